@@ -1,0 +1,260 @@
+/**
+ * Guest physical memory: sparse, bounds-checked, little-endian.
+ *
+ * RAM occupies guest-physical addresses [0, size). Pages (4 KiB) are allocated on first
+ * write; a page never written reads as zeroes and costs nothing, so a guest with 1 TiB of
+ * RAM costs host memory only for the pages it touched.
+ *
+ * Memory is passed to every driver and device call, never owned by them (rust-vmm's
+ * rule). Addresses a guest controls must be checked with `contains()` before use: an
+ * access outside RAM is a simulator bug and throws `GuestMemoryFault`.
+ */
+
+export const PAGE_SIZE = 4096;
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+
+export class GuestMemoryFault extends Error {
+  constructor(
+    readonly addr: number,
+    readonly len: number,
+    readonly size: number,
+  ) {
+    super(`guest memory: access of ${len} bytes at 0x${addr.toString(16)} is outside RAM [0, 0x${size.toString(16)})`);
+  }
+}
+
+/** A scatter-gather element: `len` bytes at guest-physical `addr`. */
+export interface SgElem {
+  addr: number;
+  len: number;
+}
+
+export class GuestMemory {
+  private readonly pages = new Map<number, Uint8Array>();
+  private lastPfn = -1;
+  private lastPage: Uint8Array | undefined;
+
+  constructor(readonly size: number) {
+    if (!Number.isSafeInteger(size) || size <= 0) throw new Error(`guest memory: bad RAM size ${size}`);
+  }
+
+  /** Pages that hold data (the host memory this guest costs). */
+  get pagesTouched(): number {
+    return this.pages.size;
+  }
+
+  /** True when [addr, addr+len) lies inside RAM (len may be 0). */
+  contains(addr: number, len: number): boolean {
+    return Number.isSafeInteger(addr) && Number.isSafeInteger(len) && addr >= 0 && len >= 0 && addr + len <= this.size;
+  }
+
+  private check(addr: number, len: number): void {
+    if (!this.contains(addr, len)) throw new GuestMemoryFault(addr, len, this.size);
+  }
+
+  /** The page holding pfn for reading (a shared zero page when never written). */
+  private rpage(pfn: number): Uint8Array {
+    if (pfn === this.lastPfn) return this.lastPage!;
+    const p = this.pages.get(pfn);
+    if (p === undefined) return ZERO_PAGE;
+    this.lastPfn = pfn;
+    this.lastPage = p;
+    return p;
+  }
+
+  /** The page holding pfn for writing (allocated on demand). */
+  private wpage(pfn: number): Uint8Array {
+    if (pfn === this.lastPfn) return this.lastPage!;
+    let p = this.pages.get(pfn);
+    if (p === undefined) {
+      p = new Uint8Array(PAGE_SIZE);
+      this.pages.set(pfn, p);
+    }
+    this.lastPfn = pfn;
+    this.lastPage = p;
+    return p;
+  }
+
+  read8(addr: number): number {
+    this.check(addr, 1);
+    return this.rpage(Math.floor(addr / PAGE_SIZE))[addr % PAGE_SIZE];
+  }
+
+  write8(addr: number, v: number): void {
+    this.check(addr, 1);
+    this.wpage(Math.floor(addr / PAGE_SIZE))[addr % PAGE_SIZE] = v;
+  }
+
+  read16(addr: number): number {
+    this.check(addr, 2);
+    const off = addr % PAGE_SIZE;
+    if (off <= PAGE_SIZE - 2) {
+      const p = this.rpage(Math.floor(addr / PAGE_SIZE));
+      return p[off] | (p[off + 1] << 8);
+    }
+    return this.readSlowLE(addr, 2);
+  }
+
+  write16(addr: number, v: number): void {
+    this.check(addr, 2);
+    const off = addr % PAGE_SIZE;
+    if (off <= PAGE_SIZE - 2) {
+      const p = this.wpage(Math.floor(addr / PAGE_SIZE));
+      p[off] = v & 0xff;
+      p[off + 1] = (v >>> 8) & 0xff;
+      return;
+    }
+    this.writeSlowLE(addr, 2, v);
+  }
+
+  read32(addr: number): number {
+    this.check(addr, 4);
+    const off = addr % PAGE_SIZE;
+    if (off <= PAGE_SIZE - 4) {
+      const p = this.rpage(Math.floor(addr / PAGE_SIZE));
+      return (p[off] | (p[off + 1] << 8) | (p[off + 2] << 16) | (p[off + 3] << 24)) >>> 0;
+    }
+    return this.readSlowLE(addr, 4);
+  }
+
+  write32(addr: number, v: number): void {
+    this.check(addr, 4);
+    const off = addr % PAGE_SIZE;
+    if (off <= PAGE_SIZE - 4) {
+      const p = this.wpage(Math.floor(addr / PAGE_SIZE));
+      p[off] = v & 0xff;
+      p[off + 1] = (v >>> 8) & 0xff;
+      p[off + 2] = (v >>> 16) & 0xff;
+      p[off + 3] = (v >>> 24) & 0xff;
+      return;
+    }
+    this.writeSlowLE(addr, 4, v);
+  }
+
+  /**
+   * A le64 as a JavaScript number. Values above 2^53 lose precision but stay above any
+   * RAM size, so a range check on the result still refuses them.
+   */
+  read64(addr: number): number {
+    const lo = this.read32(addr);
+    const hi = this.read32(addr + 4);
+    return hi * 0x1_0000_0000 + lo;
+  }
+
+  /** A le64, exactly. */
+  read64Big(addr: number): bigint {
+    return (BigInt(this.read32(addr + 4)) << 32n) | BigInt(this.read32(addr));
+  }
+
+  write64(addr: number, v: number | bigint): void {
+    const b = BigInt.asUintN(64, BigInt(v));
+    this.write32(addr, Number(b & 0xffffffffn));
+    this.write32(addr + 4, Number(b >> 32n));
+  }
+
+  private readSlowLE(addr: number, n: number): number {
+    let v = 0;
+    for (let i = n - 1; i >= 0; i--) v = v * 256 + this.read8(addr + i);
+    return v;
+  }
+
+  private writeSlowLE(addr: number, n: number, v: number): void {
+    for (let i = 0; i < n; i++) {
+      this.write8(addr + i, v & 0xff);
+      v = Math.floor(v / 256);
+    }
+  }
+
+  /** Copy `dst.length` bytes from guest `addr` into `dst`. */
+  readInto(addr: number, dst: Uint8Array): void {
+    this.check(addr, dst.length);
+    let done = 0;
+    while (done < dst.length) {
+      const a = addr + done;
+      const off = a % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, dst.length - done);
+      const p = this.pages.get(Math.floor(a / PAGE_SIZE));
+      if (p) dst.set(p.subarray(off, off + n), done);
+      else dst.fill(0, done, done + n);
+      done += n;
+    }
+  }
+
+  /** A fresh copy of `len` bytes at `addr`. */
+  read(addr: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    this.readInto(addr, out);
+    return out;
+  }
+
+  /** Copy `src` into guest memory at `addr`. */
+  write(addr: number, src: Uint8Array): void {
+    this.check(addr, src.length);
+    let done = 0;
+    while (done < src.length) {
+      const a = addr + done;
+      const off = a % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, src.length - done);
+      this.wpage(Math.floor(a / PAGE_SIZE)).set(src.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+
+  /** Set `len` bytes at `addr` to `value`. Filling untouched pages with zero allocates nothing. */
+  fill(addr: number, len: number, value = 0): void {
+    this.check(addr, len);
+    let done = 0;
+    while (done < len) {
+      const a = addr + done;
+      const off = a % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, len - done);
+      const pfn = Math.floor(a / PAGE_SIZE);
+      if (value === 0 && !this.pages.has(pfn)) {
+        done += n;
+        continue;
+      }
+      this.wpage(pfn).fill(value, off, off + n);
+      done += n;
+    }
+  }
+
+  /** Drop a page's storage (the guest freed it and we no longer need its content). */
+  discardPage(pfn: number): void {
+    this.pages.delete(pfn);
+    if (pfn === this.lastPfn) {
+      this.lastPfn = -1;
+      this.lastPage = undefined;
+    }
+  }
+}
+
+/** Total bytes of a scatter-gather list. */
+export function sgBytes(sg: readonly SgElem[]): number {
+  let n = 0;
+  for (const e of sg) n += e.len;
+  return n;
+}
+
+/** DMA from guest memory: gather `sg` into one buffer. The caller has checked the ranges. */
+export function dmaGather(mem: GuestMemory, sg: readonly SgElem[]): Uint8Array {
+  if (sg.length === 1) return mem.read(sg[0].addr, sg[0].len);
+  const out = new Uint8Array(sgBytes(sg));
+  let off = 0;
+  for (const e of sg) {
+    mem.readInto(e.addr, out.subarray(off, off + e.len));
+    off += e.len;
+  }
+  return out;
+}
+
+/** DMA to guest memory: scatter `data` over `sg`. Returns bytes written (stops at the shorter). */
+export function dmaScatter(mem: GuestMemory, sg: readonly SgElem[], data: Uint8Array): number {
+  let off = 0;
+  for (const e of sg) {
+    if (off >= data.length) break;
+    const n = Math.min(e.len, data.length - off);
+    mem.write(e.addr, data.subarray(off, off + n));
+    off += n;
+  }
+  return off;
+}

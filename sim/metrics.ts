@@ -1,0 +1,124 @@
+/**
+ * Counters derived from the trace as it streams, so a long run keeps numbers without
+ * keeping history. Only events inside the measured window (between the `run` phase
+ * and the `done` phase) are counted; device setup and drain are left out, as `perf kvm
+ * stat` around a fio run would leave out boot.
+ */
+import { EXIT_REASONS, type ExitHandler, type ExitPurpose, type ExitReason, type IrqPath, type TraceEvent, type TraceSink } from './trace.js';
+
+export interface MetricsSnapshot {
+  windowNs: number;
+  ios: number;
+  ioErrors: number;
+  bytes: number;
+  latenciesNs: number[];
+  exits: {
+    total: number;
+    byReason: Record<ExitReason, number>;
+    byHandler: Record<ExitHandler, number>;
+    byPurpose: Partial<Record<ExitPurpose, number>>;
+    timeNs: number;
+  };
+  kicks: number;
+  kicksSuppressed: number;
+  notifications: number;
+  interrupts: number;
+  interruptsSuppressed: number;
+  irqByPath: Partial<Record<IrqPath, number>>;
+  busyNs: Record<string, number>;
+  deviceErrors: number;
+}
+
+export class Metrics {
+  private inWindow = false;
+  private start = 0;
+  private end = 0;
+  private readonly m: MetricsSnapshot = Metrics.empty();
+
+  static empty(): MetricsSnapshot {
+    const byReason = Object.fromEntries(EXIT_REASONS.map((r) => [r, 0])) as Record<ExitReason, number>;
+    return {
+      windowNs: 0,
+      ios: 0,
+      ioErrors: 0,
+      bytes: 0,
+      latenciesNs: [],
+      exits: { total: 0, byReason, byHandler: { kvm: 0, qemu: 0 }, byPurpose: {}, timeNs: 0 },
+      kicks: 0,
+      kicksSuppressed: 0,
+      notifications: 0,
+      interrupts: 0,
+      interruptsSuppressed: 0,
+      irqByPath: {},
+      busyNs: {},
+      deviceErrors: 0,
+    };
+  }
+
+  readonly sink: TraceSink = (e: TraceEvent) => {
+    if (e.kind === 'phase') {
+      if (e.name === 'run') {
+        this.inWindow = true;
+        this.start = e.t;
+      } else if (e.name === 'done' && this.inWindow) {
+        this.inWindow = false;
+        this.end = e.t;
+      }
+      return;
+    }
+    if (!this.inWindow) return;
+    const m = this.m;
+    switch (e.kind) {
+      case 'exit':
+        m.exits.total++;
+        m.exits.byReason[e.reason]++;
+        m.exits.byHandler[e.handler]++;
+        m.exits.byPurpose[e.purpose] = (m.exits.byPurpose[e.purpose] ?? 0) + 1;
+        m.exits.timeNs += e.costNs;
+        break;
+      case 'kick':
+        if (e.notify) m.kicks++;
+        else m.kicksSuppressed++;
+        break;
+      case 'notify':
+        m.notifications++;
+        break;
+      case 'used':
+        if (!e.interrupt) m.interruptsSuppressed++;
+        break;
+      case 'irq':
+        m.interrupts++;
+        m.irqByPath[e.path] = (m.irqByPath[e.path] ?? 0) + 1;
+        break;
+      case 'work':
+        m.busyNs[e.ctx] = (m.busyNs[e.ctx] ?? 0) + e.durNs;
+        break;
+      case 'io-complete':
+        if (e.op === 'get-id') break;
+        m.ios++;
+        if (e.status !== 'ok') m.ioErrors++;
+        m.latenciesNs.push(e.latencyNs);
+        break;
+      case 'io-submit':
+        m.bytes += e.sectors * 512;
+        break;
+      case 'device-error':
+        m.deviceErrors++;
+        break;
+      default:
+        break;
+    }
+  };
+
+  snapshot(): MetricsSnapshot {
+    return { ...this.m, windowNs: (this.inWindow ? this.start : this.end) - this.start };
+  }
+}
+
+/** The p-th percentile (0..100) of a list of numbers, nearest-rank. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+}

@@ -1,0 +1,125 @@
+/**
+ * Typed trace events: the record of what the simulation did. Reports, metrics and
+ * teaching views are built from these and nothing else; no count is written down
+ * anywhere else.
+ *
+ * Each event carries `t` (virtual ns, the local time when it happened) and a `kind`.
+ * Events are delivered synchronously to the sinks attached to the `Trace`; a run that
+ * wants the whole record attaches a `Recorder`, a run that only wants numbers attaches
+ * a `Metrics` and keeps no history.
+ */
+
+/** VM-exit reasons, named after the kernel's (arch/x86/include/uapi/asm/vmx.h). */
+export type ExitReason =
+  | 'EXTERNAL_INTERRUPT'
+  | 'HLT'
+  | 'IO_INSTRUCTION'
+  | 'MSR_WRITE'
+  | 'APIC_ACCESS'
+  | 'EOI_INDUCED'
+  | 'EPT_VIOLATION'
+  | 'EPT_MISCONFIG';
+
+export const EXIT_REASONS: readonly ExitReason[] = [
+  'EXTERNAL_INTERRUPT',
+  'HLT',
+  'IO_INSTRUCTION',
+  'MSR_WRITE',
+  'APIC_ACCESS',
+  'EOI_INDUCED',
+  'EPT_VIOLATION',
+  'EPT_MISCONFIG',
+];
+
+/** Who finished handling an exit: KVM in the kernel (lightweight) or QEMU in userspace (heavyweight). */
+export type ExitHandler = 'kvm' | 'qemu';
+
+/** What the guest was doing when it exited, for per-purpose breakdowns. */
+export type ExitPurpose = 'notify' | 'isr' | 'eoi' | 'idle' | 'irq' | 'config' | 'msix' | 'pci' | 'other';
+
+/** How an interrupt reached KVM. */
+export type IrqPath = 'irqfd' | 'KVM_SIGNAL_MSI' | 'KVM_IRQ_LINE';
+
+export type TraceEvent =
+  | { kind: 'phase'; t: number; name: 'setup' | 'run' | 'drain' | 'done' }
+  /** A VM exit and how it was handled. `userspaceExit` is KVM_EXIT_IO / KVM_EXIT_MMIO when it went to QEMU. */
+  | {
+      kind: 'exit';
+      t: number;
+      vcpu: number;
+      reason: ExitReason;
+      handler: ExitHandler;
+      purpose: ExitPurpose;
+      userspaceExit?: 'KVM_EXIT_IO' | 'KVM_EXIT_MMIO';
+      addr?: number;
+      costNs: number;
+    }
+  /** The guest driver decided whether to notify the device after publishing buffers. */
+  | { kind: 'kick'; t: number; dev: string; vq: number; notify: boolean }
+  /** A notification reached the device model (via ioeventfd or a userspace exit). */
+  | { kind: 'notify'; t: number; dev: string; vq: number; via: 'ioeventfd' | 'exit' }
+  /** The device decided whether to interrupt the driver after pushing used buffers. */
+  | { kind: 'used'; t: number; dev: string; vq: number; n: number; interrupt: boolean }
+  /** An interrupt was delivered to a vCPU. */
+  | {
+      kind: 'irq';
+      t: number;
+      dev: string;
+      vector: number;
+      path: IrqPath;
+      vcpu: number;
+      vcpuState: 'running' | 'halted';
+      posted: boolean;
+    }
+  /** Work charged to an execution context, [t, t + durNs). */
+  | { kind: 'work'; t: number; ctx: string; durNs: number; what: string }
+  /** A request entered the guest's block layer / reached the driver / completed. */
+  | { kind: 'io-submit'; t: number; dev: string; tag: number; op: IoOp; sector: number; sectors: number }
+  | { kind: 'io-dispatch'; t: number; dev: string; tag: number; hwq: number; last: boolean }
+  | { kind: 'io-complete'; t: number; dev: string; tag: number; op: IoOp; status: string; latencyNs: number }
+  /** The device parsed a request from the ring. */
+  | { kind: 'device-request'; t: number; dev: string; vq: number; head: number; type: string; sector: number; bytes: number }
+  /** The device completed a request with a status. */
+  | { kind: 'device-complete'; t: number; dev: string; vq: number; head: number; status: string }
+  /** The device found the ring broken and set DEVICE_NEEDS_RESET. */
+  | { kind: 'device-error'; t: number; dev: string; vq: number; message: string }
+  /** A block-layer node did I/O. */
+  | { kind: 'block'; t: number; node: string; op: 'read' | 'write' | 'flush' | 'discard' | 'write-zeroes'; offset: number; bytes: number; latencyNs: number; ok: boolean }
+  /** Free-form annotation for teaching views. */
+  | { kind: 'note'; t: number; where: string; text: string };
+
+export type IoOp = 'read' | 'write' | 'flush' | 'discard' | 'write-zeroes' | 'get-id';
+
+export type TraceKind = TraceEvent['kind'];
+
+export type TraceSink = (e: TraceEvent) => void;
+
+/** The event bus of one run. */
+export class Trace {
+  private sinks: TraceSink[] = [];
+
+  /** True when someone listens; callers may skip building an event when false. */
+  get active(): boolean {
+    return this.sinks.length > 0;
+  }
+
+  attach(sink: TraceSink): () => void {
+    this.sinks.push(sink);
+    return () => {
+      this.sinks = this.sinks.filter((s) => s !== sink);
+    };
+  }
+
+  emit(e: TraceEvent): void {
+    const s = this.sinks;
+    for (let i = 0; i < s.length; i++) s[i](e);
+  }
+}
+
+/** Keeps every event, in order. */
+export class Recorder {
+  readonly events: TraceEvent[] = [];
+  readonly sink: TraceSink = (e) => {
+    this.events.push(e);
+  };
+}
