@@ -1,0 +1,247 @@
+/**
+ * A vCPU as KVM runs it: the guest's port to the outside world (hw/cpu.ts `VcpuPort`).
+ * Every device access becomes a `VmExit`, dispatched in one exhaustive switch that emits
+ * the exit's trace event as it decides who handles it. Nothing else counts exits.
+ */
+import { MSR_X2APIC_EOI, type AccessSize, type InterruptEntry, type VcpuPort } from '../../hw/cpu.js';
+import type { ExecutionContext } from '../../sim/context.js';
+import type { ExitHandler, ExitPurpose, IrqPath } from '../../sim/trace.js';
+import type { VmExit } from './exits.js';
+import type { KvmVm } from './kvm.js';
+
+const PAGE = 4096;
+
+export class KvmVcpu implements VcpuPort {
+  halted = false;
+  private haltedAt = 0;
+  private entry: InterruptEntry | undefined;
+  /** Vectors being serviced (the local APIC's ISR), innermost last. */
+  private readonly inService: { vector: number; level: boolean }[] = [];
+  /** KVM PV-EOI: set at injection when the guest may skip the EOI write. */
+  private pvEoiSet = false;
+
+  constructor(
+    private readonly vm: KvmVm,
+    readonly index: number,
+    readonly ctx: ExecutionContext,
+  ) {}
+
+  /* ---- VcpuPort ---- */
+
+  run(what: string, fn: () => void): void {
+    this.ctx.run(what, () => {
+      this.halted = false;
+      fn();
+    });
+  }
+
+  charge(ns: number): void {
+    this.vm.sim.advance(ns);
+  }
+
+  setInterruptEntry(entry: InterruptEntry): void {
+    this.entry = entry;
+  }
+
+  pioRead(port: number, size: AccessSize): number {
+    return this.exit({ reason: 'IO_INSTRUCTION', port, size, write: false, value: 0 });
+  }
+
+  pioWrite(port: number, size: AccessSize, value: number): void {
+    this.exit({ reason: 'IO_INSTRUCTION', port, size, write: true, value });
+  }
+
+  mmioRead(addr: number, size: AccessSize): number {
+    return this.exit({ reason: this.mmioReason(addr), addr, size, write: false, value: 0 });
+  }
+
+  mmioWrite(addr: number, size: AccessSize, value: number): void {
+    this.exit({ reason: this.mmioReason(addr), addr, size, write: true, value });
+  }
+
+  wrmsr(msr: number, value: number): void {
+    if (msr === MSR_X2APIC_EOI) {
+      const top = this.inService[this.inService.length - 1];
+      if (this.vm.opts.apicv) {
+        // Virtual-interrupt delivery: EOI is virtualised unless the vector is in the EOI-exit bitmap.
+        if (top?.level) this.exit({ reason: 'EOI_INDUCED', vector: top.vector });
+        else this.completeEoi();
+        return;
+      }
+    }
+    this.exit({ reason: 'MSR_WRITE', msr, value });
+  }
+
+  halt(): void {
+    this.exit({ reason: 'HLT' });
+  }
+
+  /**
+   * KVM PV-EOI (KVM_FEATURE_PV_EOI): the guest's EOI path tests and clears a flag in a
+   * shared page, skipping the EOI write when KVM set it. No exit either way.
+   */
+  pvEoiPending(): boolean {
+    const set = this.pvEoiSet;
+    this.pvEoiSet = false;
+    if (set) this.completeEoi();
+    return set;
+  }
+
+  /* ---- exits ---- */
+
+  private mmioReason(addr: number): 'EPT_VIOLATION' | 'EPT_MISCONFIG' {
+    const page = Math.floor(addr / PAGE);
+    if (this.vm.mmioSptes.has(page)) return 'EPT_MISCONFIG';
+    this.vm.mmioSptes.add(page);
+    return 'EPT_VIOLATION';
+  }
+
+  /** The one switch: decide, charge, count. Returns the value of a read. */
+  private exit(e: VmExit): number {
+    const { sim, costs } = this.vm;
+    const t0 = sim.now;
+    sim.advance(costs.ns('kvm.exit.roundtrip'));
+    let handler: ExitHandler = 'kvm';
+    let purpose: ExitPurpose = 'other';
+    let userspaceExit: 'KVM_EXIT_IO' | 'KVM_EXIT_MMIO' | undefined;
+    let addr: number | undefined;
+    let value = 0;
+    switch (e.reason) {
+      case 'IO_INSTRUCTION': {
+        sim.advance(costs.ns('kvm.exit.pio-decode'));
+        addr = e.port;
+        const fd = e.write ? this.vm.ioeventfds.match(true, e.port, e.size, e.value) : undefined;
+        if (fd) {
+          purpose = 'notify';
+          fd.signal();
+          break;
+        }
+        const r = this.vm.pio.find(e.port);
+        purpose = r?.ops.purpose(e.port - r.base) ?? 'other';
+        if (r?.inKernel) value = this.access(r.ops, e.port - r.base, e);
+        else {
+          handler = 'qemu';
+          userspaceExit = 'KVM_EXIT_IO';
+          value = this.toQemu(r && { ops: r.ops, offset: e.port - r.base }, e);
+        }
+        break;
+      }
+      case 'EPT_VIOLATION':
+      case 'EPT_MISCONFIG': {
+        addr = e.addr;
+        if (e.reason === 'EPT_VIOLATION') sim.advance(costs.ns('kvm.exit.ept-violation'));
+        // KVM_FAST_MMIO_BUS: zero-length eventfds are matched before any decoding.
+        const fast = e.write && e.reason === 'EPT_MISCONFIG' ? this.vm.ioeventfds.match(false, e.addr, 0, e.value) : undefined;
+        if (fast && fast.len === 0) {
+          sim.advance(costs.ns('kvm.exit.fast-mmio'));
+          purpose = 'notify';
+          fast.signal();
+          break;
+        }
+        sim.advance(costs.ns('kvm.exit.mmio-emulate'));
+        const fd = e.write ? this.vm.ioeventfds.match(false, e.addr, e.size, e.value) : undefined;
+        if (fd) {
+          purpose = 'notify';
+          fd.signal();
+          break;
+        }
+        const r = this.vm.mmio.find(e.addr);
+        purpose = r?.ops.purpose(e.addr - r.base) ?? 'other';
+        if (r?.inKernel) value = this.access(r.ops, e.addr - r.base, e);
+        else {
+          handler = 'qemu';
+          userspaceExit = 'KVM_EXIT_MMIO';
+          value = this.toQemu(r && { ops: r.ops, offset: e.addr - r.base }, e);
+        }
+        break;
+      }
+      case 'MSR_WRITE':
+        purpose = e.msr === MSR_X2APIC_EOI ? 'eoi' : 'other';
+        sim.advance(costs.ns('kvm.msr.eoi'));
+        if (e.msr === MSR_X2APIC_EOI) this.completeEoi();
+        break;
+      case 'EOI_INDUCED':
+        purpose = 'eoi';
+        sim.advance(costs.ns('kvm.msr.eoi'));
+        this.completeEoi();
+        break;
+      case 'APIC_ACCESS':
+        purpose = 'eoi';
+        sim.advance(costs.ns('kvm.msr.eoi'));
+        this.completeEoi();
+        break;
+      case 'HLT':
+        purpose = 'idle';
+        sim.advance(costs.ns('kvm.hlt'));
+        this.halted = true;
+        this.haltedAt = sim.now;
+        break;
+      case 'EXTERNAL_INTERRUPT':
+        purpose = 'irq';
+        sim.advance(costs.ns('kvm.irq.kick-ipi'));
+        break;
+      default: {
+        const never: never = e;
+        throw new Error(`kvm: unhandled exit ${JSON.stringify(never)}`);
+      }
+    }
+    const trace = this.vm.trace;
+    if (trace.active) {
+      trace.emit({ kind: 'exit', t: t0, vcpu: this.index, reason: e.reason, handler, purpose, userspaceExit, addr, costNs: sim.now - t0 });
+    }
+    return value;
+  }
+
+  private access(ops: { read(o: number, s: AccessSize): number; write(o: number, s: AccessSize, v: number): void }, offset: number, e: { size: AccessSize; write: boolean; value: number }): number {
+    if (e.write) {
+      ops.write(offset, e.size, e.value);
+      return 0;
+    }
+    return ops.read(offset, e.size);
+  }
+
+  /**
+   * Heavyweight: leave KVM_RUN, take the BQL on this vCPU thread (waiting for the main
+   * loop to let go), dispatch to the device, come back. An access that hits no region
+   * reads all-ones and writes are dropped, as QEMU's unassigned memory does.
+   */
+  private toQemu(target: { ops: { read(o: number, s: AccessSize): number; write(o: number, s: AccessSize, v: number): void }; offset: number } | undefined, e: { size: AccessSize; write: boolean; value: number }): number {
+    const { sim, costs, bql } = this.vm;
+    sim.advance(costs.ns('kvm.exit.userspace'));
+    let value = 0;
+    bql.hold('vcpu' + this.index + ' exit', () => {
+      sim.advance(costs.ns('qemu.bql.handoff') + costs.ns('qemu.mmio.dispatch'));
+      if (!target) value = e.write ? 0 : 2 ** (8 * Math.min(e.size, 4)) - 1;
+      else value = this.access(target.ops, target.offset, e);
+    });
+    return value;
+  }
+
+  /* ---- interrupts ---- */
+
+  /** KVM injects `vector` into this vCPU (from an MSI, an irqfd or the IOAPIC). */
+  inject(vector: number, level: boolean, path: IrqPath, dev: string): void {
+    const { sim, costs, opts, trace } = this.vm;
+    const wasHalted = this.halted;
+    const posted = !wasHalted && opts.apicv;
+    if (trace.active) trace.emit({ kind: 'irq', t: sim.now, dev, vector, path, vcpu: this.index, vcpuState: wasHalted ? 'halted' : 'running', posted });
+    const deliver = (): void =>
+      this.run('irq ' + vector, () => {
+        if (!wasHalted && !posted) this.exit({ reason: 'EXTERNAL_INTERRUPT' });
+        sim.advance(costs.ns(posted ? 'kvm.irq.posted' : 'kvm.irq.inject'));
+        this.inService.push({ vector, level });
+        this.pvEoiSet = opts.pvEoi && !opts.apicv && !level;
+        this.entry?.(vector);
+      });
+    if (wasHalted) {
+      this.halted = false;
+      const polled = sim.now - this.haltedAt <= opts.haltPollNs;
+      sim.after(costs.ns(polled ? 'kvm.vcpu.wakeup-polled' : 'kvm.vcpu.wakeup'), deliver);
+    } else deliver();
+  }
+
+  private completeEoi(): void {
+    const done = this.inService.pop();
+    if (done?.level) this.vm.ioapic.eoi(done.vector);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * What a device model (virtio-blk, later scsi-hd, IDE) sees of its drive: QEMU's
+ * BlockBackend. Offsets and lengths are in bytes. Every operation completes later, on
+ * the simulation's clock, through its callback: never inline, because the real block
+ * layer never completes inline and the asynchrony (queue depth, batching) is what we
+ * model.
+ *
+ * Guest-visible outcomes are values: a failed request calls back with a `BlockIoError`
+ * (the device turns it into VIRTIO_BLK_S_IOERR); nothing a guest does can make these
+ * throw.
+ */
+
+/** An I/O error as the device sees it, with the errno the host would have seen. */
+export interface BlockIoError {
+  readonly errno: 'EIO' | 'ENOSPC' | 'EROFS' | 'EINVAL' | 'ENOTSUP' | 'ENOMEDIUM';
+  readonly message: string;
+}
+
+export type BlockCallback<T = void> = (err: BlockIoError | null, value?: T) => void;
+
+export interface WriteFlags {
+  /** Force Unit Access: durable before completion. */
+  fua?: boolean;
+}
+
+export interface BlockBackendApi {
+  /** The node name of the root of this backend's graph (for traces). */
+  readonly name: string;
+  /** Size in bytes. */
+  length(): number;
+  /** Whether the guest should see a volatile write cache (cache.writeback=on). */
+  readonly writeCacheEnabled: boolean;
+  readonly readOnly: boolean;
+
+  read(offset: number, bytes: number, cb: BlockCallback<Uint8Array>): void;
+  write(offset: number, data: Uint8Array, flags: WriteFlags, cb: BlockCallback): void;
+  flush(cb: BlockCallback): void;
+  discard(offset: number, bytes: number, cb: BlockCallback): void;
+  writeZeroes(offset: number, bytes: number, flags: { mayUnmap: boolean }, cb: BlockCallback): void;
+}
