@@ -41,4 +41,9 @@ export interface VcpuPort {
   setInterruptEntry(entry: InterruptEntry): void;
   /** Charge `ns` of guest CPU time to this vCPU (inside `run`). */
   charge(ns: number): void;
+  /**
+   * KVM PV-EOI: test-and-clear the flag KVM sets in the guest's shared page when the
+   * EOI of the interrupt being serviced may be skipped. A memory access: no exit.
+   */
+  pvEoiPending(): boolean;
 }

@@ -147,6 +147,11 @@ export class GuestMemory {
   }
 
   write64(addr: number, v: number | bigint): void {
+    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      this.write32(addr, v % 0x1_0000_0000);
+      this.write32(addr + 4, Math.floor(v / 0x1_0000_0000));
+      return;
+    }
     const b = BigInt.asUintN(64, BigInt(v));
     this.write32(addr, Number(b & 0xffffffffn));
     this.write32(addr + 4, Number(b >> 32n));

@@ -7,15 +7,15 @@
 import type { AccessSize } from '../../hw/cpu.js';
 import type { IoRegionOps } from './address-space.js';
 
-export const IOAPIC_BASE = 0xfec00000;
-export const IOAPIC_SIZE = 0x20;
-export const IOAPIC_NUM_PINS = 24;
-const IOREGSEL = 0x00;
-const IOWIN = 0x10;
-/** Redirection entry bits. */
-export const IOAPIC_LEVEL_TRIGGER = 1 << 15;
-export const IOAPIC_MASKED = 1 << 16;
-const IOAPIC_REMOTE_IRR = 1 << 14;
+import {
+  IOAPIC_IOREGSEL as IOREGSEL,
+  IOAPIC_IOWIN as IOWIN,
+  IOAPIC_LEVEL_TRIGGER,
+  IOAPIC_MASKED,
+  IOAPIC_NUM_PINS,
+  IOAPIC_REMOTE_IRR,
+} from '../../hw/ioapic.js';
+export { IOAPIC_BASE, IOAPIC_SIZE } from '../../hw/ioapic.js';
 
 export interface IoApicDelivery {
   /** Deliver `vector` to the vCPU with APIC ID `dest`. */

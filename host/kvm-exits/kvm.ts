@@ -10,7 +10,8 @@ import type { Simulator } from '../../sim/simulator.js';
 import type { Trace } from '../../sim/trace.js';
 import { AddressSpace } from './address-space.js';
 import { IoEventFdTable } from './ioeventfd.js';
-import { IOAPIC_BASE, IOAPIC_SIZE, IoApic } from './ioapic.js';
+import { IOAPIC_BASE, IOAPIC_SIZE } from '../../hw/ioapic.js';
+import { IoApic } from './ioapic.js';
 import { KvmVcpu } from './vcpu.js';
 
 export interface KvmOptions {

@@ -1,0 +1,123 @@
+/**
+ * The multi-queue block layer, as much of it as a driver-facing block device needs
+ * (block/blk-mq.c): a tag set of `queueDepth` tags per hardware queue, software queues
+ * per CPU mapped onto hardware queues, dispatch of a batch with `last` on its final
+ * request, requeue and queue stop on BLK_STS_DEV_RESOURCE, restart after completions.
+ * (Plugging, merging and I/O schedulers are the guest storage stack's next layer.)
+ */
+import type { CostModel } from '../../sim/costs.js';
+import type { Simulator } from '../../sim/simulator.js';
+import type { Trace } from '../../sim/trace.js';
+import type { BlkIo, BlkMqOps, BlkRequest, BlkStatus } from './request.js';
+
+interface HwQueue {
+  freeTags: number[];
+  /** Requests that have a tag but the driver has not taken yet (hctx->dispatch). */
+  dispatch: BlkRequest[];
+  /** Requests waiting for a tag. */
+  waiting: BlkRequest[];
+  stopped: boolean;
+}
+
+export interface BlkMqOptions {
+  name: string;
+  nrHwQueues: number;
+  queueDepth: number;
+  /** Map a CPU to its hardware queue (blk_mq_map_queues). */
+  cpuToHwq(cpu: number): number;
+}
+
+export class BlkMq {
+  private readonly hwqs: HwQueue[];
+  private ops: BlkMqOps | undefined;
+  private tagBase = 0;
+
+  constructor(
+    private readonly sim: Simulator,
+    private readonly trace: Trace,
+    private readonly costs: CostModel,
+    readonly opts: BlkMqOptions,
+  ) {
+    this.hwqs = Array.from({ length: opts.nrHwQueues }, () => ({
+      freeTags: Array.from({ length: opts.queueDepth }, (_, i) => opts.queueDepth - 1 - i),
+      dispatch: [],
+      waiting: [],
+      stopped: false,
+    }));
+  }
+
+  setOps(ops: BlkMqOps): void {
+    this.ops = ops;
+  }
+
+  /**
+   * Submit a batch of I/Os from `cpu` (one io_submit, one plug): each gets a tag on the
+   * CPU's hardware queue and the batch is dispatched together, the last one marked.
+   */
+  submit(cpu: number, ios: readonly BlkIo[], done: (status: BlkStatus, rq: BlkRequest) => void): void {
+    const hwq = this.opts.cpuToHwq(cpu) % this.hwqs.length;
+    const q = this.hwqs[hwq];
+    for (const io of ios) {
+      this.sim.advance(this.costs.ns('guest.blk.submit'));
+      const rq: BlkRequest = { ...io, id: this.tagBase++, tag: -1, hwq, submittedAt: this.sim.now, resultLen: 0, done };
+      if (this.trace.active) this.trace.emit({ kind: 'io-submit', t: this.sim.now, dev: this.opts.name, tag: rq.id, op: io.op, sector: io.sector, sectors: io.sectors });
+      const tag = q.freeTags.pop();
+      if (tag === undefined) q.waiting.push(rq);
+      else {
+        rq.tag = tag;
+        q.dispatch.push(rq);
+      }
+    }
+    this.run(hwq);
+  }
+
+  /** blk_mq_run_hw_queue: hand the dispatch list to the driver, marking the last one. */
+  run(hwq: number): void {
+    const q = this.hwqs[hwq];
+    const ops = this.ops!;
+    if (q.stopped || q.dispatch.length === 0) return;
+    let queuedWithoutLast = false;
+    while (q.dispatch.length > 0) {
+      const rq = q.dispatch[0];
+      const last = q.dispatch.length === 1;
+      if (this.trace.active) this.trace.emit({ kind: 'io-dispatch', t: this.sim.now, dev: this.opts.name, tag: rq.id, hwq, last });
+      const st = ops.queueRq(hwq, rq, last);
+      if (st === 'resource') {
+        q.stopped = true;
+        if (queuedWithoutLast) ops.commitRqs(hwq);
+        return;
+      }
+      q.dispatch.shift();
+      if (st !== 'ok') this.finish(rq, st);
+      else queuedWithoutLast = !last;
+    }
+  }
+
+  /** The driver completed `rq` (from its interrupt handler). */
+  complete(rq: BlkRequest, status: BlkStatus): void {
+    this.sim.advance(this.costs.ns('guest.blk.complete'));
+    this.finish(rq, status);
+  }
+
+  private finish(rq: BlkRequest, status: BlkStatus): void {
+    const q = this.hwqs[rq.hwq];
+    if (this.trace.active) this.trace.emit({ kind: 'io-complete', t: this.sim.now, dev: this.opts.name, tag: rq.id, op: rq.op, status, latencyNs: this.sim.now - rq.submittedAt });
+    q.freeTags.push(rq.tag);
+    const next = q.waiting.shift();
+    if (next) {
+      next.tag = q.freeTags.pop()!;
+      q.dispatch.push(next);
+    }
+    rq.done(status, rq);
+  }
+
+  /** blk_mq_start_stopped_hw_queues: the driver has room again. */
+  startStoppedQueues(): void {
+    this.hwqs.forEach((q, i) => {
+      if (q.stopped) {
+        q.stopped = false;
+        this.run(i);
+      } else if (q.dispatch.length > 0) this.run(i);
+    });
+  }
+}

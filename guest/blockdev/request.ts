@@ -1,0 +1,46 @@
+/**
+ * A block request as blk-mq hands it to a driver: an operation on a sector range with
+ * its data buffers in guest memory, a tag, and a way back.
+ */
+import type { SgElem } from '../../hw/memory.js';
+import type { IoOp } from '../../sim/trace.js';
+
+/** Block status as Linux's blk_status_t, the values this model uses. */
+export type BlkStatus = 'ok' | 'ioerr' | 'notsupp' | 'resource' | 'timeout';
+
+export interface BlkIo {
+  op: IoOp;
+  /** First 512-byte sector. */
+  sector: number;
+  /** Length in 512-byte sectors (0 for flush / get-id). */
+  sectors: number;
+  /** Data buffers in guest memory (empty for flush, discard, write-zeroes). */
+  sg: SgElem[];
+  /** Write-zeroes may deallocate (REQ_NOUNMAP not set). */
+  unmap?: boolean;
+  /** Force unit access. */
+  fua?: boolean;
+}
+
+export interface BlkRequest extends BlkIo {
+  /** A unique id for traces. */
+  id: number;
+  tag: number;
+  hwq: number;
+  submittedAt: number;
+  /** Bytes the device wrote for reads / get-id. */
+  resultLen: number;
+  done(status: BlkStatus, req: BlkRequest): void;
+}
+
+/** The driver's queue operations, called the way blk_mq_ops is. */
+export interface BlkMqOps {
+  /**
+   * Queue one request on hardware queue `hwq`; `last` says no more follow in this batch,
+   * so the driver should notify the device now (bd->last). `resource` means "no room,
+   * retry after a completion" (BLK_STS_DEV_RESOURCE); the request stays owned by blk-mq.
+   */
+  queueRq(hwq: number, rq: BlkRequest, last: boolean): BlkStatus;
+  /** The batch ended without a `last` request reaching the driver: kick what it queued. */
+  commitRqs(hwq: number): void;
+}

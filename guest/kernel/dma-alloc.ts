@@ -1,0 +1,45 @@
+/**
+ * The guest kernel's allocator of DMA-able memory: rings, request headers, status
+ * bytes, indirect tables, I/O buffers. Whole pages come from a bump pointer over guest
+ * RAM; small objects come from per-size free lists (a slab in spirit). Freed memory is
+ * reused, so a long run touches a bounded set of guest pages.
+ */
+import { PAGE_SIZE } from '../../hw/memory.js';
+
+export class DmaAllocator {
+  private next: number;
+  private readonly freeLists = new Map<number, number[]>();
+
+  /** Allocate from guest-physical [start, end). */
+  constructor(
+    start: number,
+    private readonly end: number,
+  ) {
+    this.next = start;
+  }
+
+  /** `bytes` of memory aligned to `align` (a power of two). Throws when RAM is exhausted (a sizing bug). */
+  alloc(bytes: number, align = 8): number {
+    const size = sizeClass(bytes, align);
+    const list = this.freeLists.get(size);
+    if (list && list.length > 0) return list.pop()!;
+    // Natural alignment: a block of a size class is aligned to its size (pages to a page).
+    const a = Math.max(align, size >= PAGE_SIZE ? PAGE_SIZE : size);
+    const addr = Math.ceil(this.next / a) * a;
+    if (addr + size > this.end) throw new Error(`guest dma allocator: out of memory allocating ${bytes} bytes`);
+    this.next = addr + size;
+    return addr;
+  }
+
+  free(addr: number, bytes: number, align = 8): void {
+    const size = sizeClass(bytes, align);
+    let list = this.freeLists.get(size);
+    if (!list) this.freeLists.set(size, (list = []));
+    list.push(addr);
+  }
+}
+
+function sizeClass(bytes: number, align: number): number {
+  const n = Math.max(bytes, align, 8);
+  return n >= PAGE_SIZE ? Math.ceil(n / PAGE_SIZE) * PAGE_SIZE : 2 ** Math.ceil(Math.log2(n));
+}

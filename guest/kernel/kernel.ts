@@ -1,0 +1,48 @@
+/**
+ * The guest kernel's shared state: its memory and DMA allocator, its CPUs and IDT, the
+ * CPU currently executing (drivers touch devices from whichever CPU runs them), and the
+ * simulation services every layer charges time to and traces through.
+ */
+import type { VcpuPort } from '../../hw/cpu.js';
+import { IOAPIC_BASE, IOAPIC_IOREGSEL, IOAPIC_IOWIN, IOAPIC_LEVEL_TRIGGER, IOAPIC_REG_REDTBL } from '../../hw/ioapic.js';
+import type { GuestMemory } from '../../hw/memory.js';
+import type { CostModel } from '../../sim/costs.js';
+import type { Simulator } from '../../sim/simulator.js';
+import type { Trace } from '../../sim/trace.js';
+import { GuestCpu, GuestIdt } from './cpu.js';
+import { DmaAllocator } from './dma-alloc.js';
+
+export class GuestKernel {
+  readonly idt = new GuestIdt();
+  readonly cpus: GuestCpu[];
+  readonly alloc: DmaAllocator;
+  private cur: GuestCpu;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly trace: Trace,
+    readonly costs: CostModel,
+    readonly mem: GuestMemory,
+    ports: VcpuPort[],
+  ) {
+    this.cpus = ports.map((p) => new GuestCpu(p, this.idt, (c) => (this.cur = c)));
+    this.cur = this.cpus[0];
+    // Kernel DMA memory: from 1 MiB up to a quarter of RAM (at most 256 MiB), leaving the rest to user buffers.
+    const end = Math.min(mem.size, 0x100000 + Math.max(0x400000, Math.min(mem.size / 4, 0x10000000)));
+    this.alloc = new DmaAllocator(0x100000, end);
+  }
+
+  /** The CPU executing right now (set when a task or interrupt starts on it). */
+  get current(): GuestCpu {
+    return this.cur;
+  }
+
+  /** Route IOAPIC pin `gsi` to `vector` on `destCpu` (level-triggered, as PCI INTx is). */
+  routeIoapicPin(gsi: number, vector: number, destCpu: number): void {
+    const port = this.current.port;
+    port.mmioWrite(IOAPIC_BASE + IOAPIC_IOREGSEL, 4, IOAPIC_REG_REDTBL + 2 * gsi + 1);
+    port.mmioWrite(IOAPIC_BASE + IOAPIC_IOWIN, 4, (destCpu & 0xff) << 24);
+    port.mmioWrite(IOAPIC_BASE + IOAPIC_IOREGSEL, 4, IOAPIC_REG_REDTBL + 2 * gsi);
+    port.mmioWrite(IOAPIC_BASE + IOAPIC_IOWIN, 4, vector | IOAPIC_LEVEL_TRIGGER);
+  }
+}
