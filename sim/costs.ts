@@ -47,6 +47,7 @@ export const DEFAULT_COSTS = {
   'qemu.block.layer': { ns: 300, help: 'BlockBackend/coroutine entry for one request through the node graph', source: 'model assumption' },
   'qemu.aio.completion-bh': { ns: 1500, help: 'completion of a thread-pool (aio=threads) request back into the AioContext', source: 'model assumption' },
   'copy.byte': { ns: 0.1, perByte: true, help: 'memcpy / DMA per byte (≈10 GB/s)', source: 'model assumption' },
+  'guest.syscall': { ns: 150, help: 'entering and leaving the guest kernel for one system call (io_submit, io_getevents)', source: 'model assumption (a syscall round trip on a modern x86 core)' },
   'guest.blk.submit': { ns: 300, help: 'guest block layer: bio → request, tag allocation', source: 'model assumption' },
   'guest.virtio-blk.queue_rq': { ns: 250, help: 'virtio_queue_rq: build header, map sg, virtqueue_add_sgs', source: 'model assumption' },
   'guest.vq.add-desc': { ns: 20, help: 'per descriptor written by virtqueue_add', source: 'model assumption' },
