@@ -53,3 +53,31 @@ export const PCI_CONFIG_ADDRESS_PORT = 0xcf8;
 export const PCI_CONFIG_DATA_PORT = 0xcfc;
 export const pciConfigAddress = (bus: number, slot: number, fn: number, reg: number): number =>
   (0x80000000 | (bus << 16) | (slot << 11) | (fn << 8) | (reg & 0xfc)) >>> 0;
+
+/* ---- Added for the config-space model (hw/pci/config-space.ts, hw/pci/msix.ts) ---- */
+export const PCI_CACHE_LINE_SIZE = 0x0c;
+export const PCI_LATENCY_TIMER = 0x0d;
+export const PCI_HEADER_TYPE_MULTI_FUNCTION = 0x80;
+export const PCI_COMMAND_SERR = 0x100;
+/* Status bits the guest clears by writing 1 (QEMU pci_init_w1cmask) */
+export const PCI_STATUS_PARITY = 0x100;
+export const PCI_STATUS_SIG_TARGET_ABORT = 0x800;
+export const PCI_STATUS_REC_TARGET_ABORT = 0x1000;
+export const PCI_STATUS_REC_MASTER_ABORT = 0x2000;
+export const PCI_STATUS_SIG_SYSTEM_ERROR = 0x4000;
+export const PCI_STATUS_DETECTED_PARITY = 0x8000;
+export const PCI_CONFIG_HEADER_SIZE = 0x40;
+export const PCI_NUM_BARS = 6;
+export const PCI_BASE_ADDRESS_MEM_TYPE_32 = 0x0;
+export const PCI_CAP_LIST_ID = 0;
+export const PCI_CAP_LIST_NEXT = 1;
+export const PCI_MSIX_FLAGS_BIRMASK = 0x7;
+export const PCI_MSIX_ENTRY_DATA_SIZE = 4;
+/* Class codes (PCI Code and ID Assignment; QEMU include/hw/pci/pci_ids.h) */
+export const PCI_CLASS_STORAGE_SCSI = 0x0100;
+export const PCI_CLASS_STORAGE_IDE = 0x0101;
+export const PCI_CLASS_STORAGE_OTHER = 0x0180;
+export const PCI_CLASS_BRIDGE_HOST = 0x0600;
+export const PCI_CLASS_OTHERS = 0xff;
+export const PCI_VENDOR_ID_INTEL = 0x8086;
+export const PCI_DEVICE_ID_INTEL_82441 = 0x1237;
