@@ -16,6 +16,8 @@ export class GuestKernel {
   readonly idt = new GuestIdt();
   readonly cpus: GuestCpu[];
   readonly alloc: DmaAllocator;
+  /** End of the kernel's DMA area; user memory may start here. */
+  readonly dmaEnd: number;
   private cur: GuestCpu;
 
   constructor(
@@ -24,12 +26,14 @@ export class GuestKernel {
     readonly costs: CostModel,
     readonly mem: GuestMemory,
     ports: VcpuPort[],
+    /** Where usable low RAM ends (the PCI hole starts). */
+    readonly lowRamEnd: number,
   ) {
     this.cpus = ports.map((p) => new GuestCpu(p, this.idt, (c) => (this.cur = c)));
     this.cur = this.cpus[0];
-    // Kernel DMA memory: from 1 MiB up to a quarter of RAM (at most 256 MiB), leaving the rest to user buffers.
-    const end = Math.min(mem.size, 0x100000 + Math.max(0x400000, Math.min(mem.size / 4, 0x10000000)));
-    this.alloc = new DmaAllocator(0x100000, end);
+    // Kernel DMA memory: from 1 MiB, a quarter of RAM (4 MiB to 256 MiB), below `lowRamEnd`; the rest is for user buffers.
+    this.dmaEnd = Math.min(mem.size, lowRamEnd, 0x100000 + Math.max(0x400000, Math.min(Math.floor(mem.size / 4), 0x10000000)));
+    this.alloc = new DmaAllocator(0x100000, this.dmaEnd);
   }
 
   /** The CPU executing right now (set when a task or interrupt starts on it). */
