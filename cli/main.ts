@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * The `iopath` command.
+ *
+ *   iopath compare                      the default comparison (what `npm start` prints)
+ *   iopath run [--job F] [--seed N] [--json] [--costs F] [-- QEMU args]
+ *   iopath costs                        the cost model: every name, default and source
+ */
+import { Command, Option } from 'commander';
+import { runCompare } from './compare.js';
+import { runCosts } from './costs.js';
+import { runRun } from './run.js';
+
+const program = new Command();
+program.name('iopath').description('Simulate the storage I/O path of a KVM/QEMU virtual machine, end to end.').showHelpAfterError();
+
+const seedOpt = () => new Option('--seed <n>', 'seed of the run (same seed, same trace)').default('1');
+const costsOpt = () => new Option('--costs <file>', 'JSON file of cost overrides { "name": ns }');
+
+program
+  .command('run')
+  .description('run a fio job on a VM given by QEMU arguments (after --); the built-in default VM and job when absent')
+  .addOption(new Option('--job <file>', 'fio job file (default: the built-in randwrite job)'))
+  .addOption(seedOpt())
+  .addOption(costsOpt())
+  .option('--json', 'print one JSON object')
+  .argument('[qemu...]', 'QEMU command-line arguments')
+  .action((qemu: string[], opts) => process.exit(runRun(qemu, opts)));
+
+program
+  .command('compare', { isDefault: true })
+  .description('the default comparison: ioeventfd, EVENT_IDX, MSI-X vs INTx, iothread, at iodepth 1 and 32')
+  .addOption(seedOpt())
+  .addOption(costsOpt())
+  .option('--ios <n>', 'I/Os per iodepth-1 run (iodepth-32 runs do 4x)', '4000')
+  .option('--json', 'print JSON')
+  .action((opts) => process.exit(runCompare(opts)));
+
+program
+  .command('costs')
+  .description('list the cost model: each cost, its default, and where the default comes from')
+  .option('--json', 'print JSON')
+  .action((opts) => process.exit(runCosts(opts)));
+
+program.parse();

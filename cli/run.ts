@@ -1,0 +1,51 @@
+/** `iopath run`: one job on one VM, reported as text or JSON. */
+import { readFileSync } from 'node:fs';
+import * as E from 'fp-ts/lib/Either.js';
+import { runExperiment } from '../report/experiment.js';
+import { renderRun, runJson } from '../report/text.js';
+import { cmdlineErrorMessage, isHelp, parseQemuArgs } from '../vm/cmdline/index.js';
+import { DEFAULT_VM_ARGS } from '../vm/default-vm.js';
+import { DEFAULT_JOB, fioErrorMessage, parseFioJob, type FioJob } from '../workload/index.js';
+import { fail, loadCosts, parseSeed } from './common.js';
+
+export interface RunOpts {
+  job?: string;
+  seed: string;
+  costs?: string;
+  json?: boolean;
+}
+
+function loadJobs(file: string | undefined): E.Either<string, FioJob[]> {
+  if (file === undefined) return E.right([{ ...DEFAULT_JOB }]);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return E.left(`--job ${file}: ${(e as Error).message}`);
+  }
+  return E.mapLeft((err: Parameters<typeof fioErrorMessage>[0]) => `${file}: ${fioErrorMessage(err)}`)(parseFioJob(text));
+}
+
+export function runRun(qemu: string[], opts: RunOpts): number {
+  const args = qemu.length > 0 ? qemu : [...DEFAULT_VM_ARGS];
+  const parsed = parseQemuArgs(args);
+  if (E.isLeft(parsed)) {
+    if (isHelp(parsed.left)) {
+      process.stdout.write(cmdlineErrorMessage(parsed.left) + '\n');
+      return 0;
+    }
+    return fail(cmdlineErrorMessage(parsed.left));
+  }
+  const seed = parseSeed(opts.seed);
+  if (E.isLeft(seed)) return fail(seed.left);
+  const costs = loadCosts(opts.costs);
+  if (E.isLeft(costs)) return fail(costs.left);
+  const jobs = loadJobs(opts.job);
+  if (E.isLeft(jobs)) return fail(jobs.left);
+  if (jobs.right.length === 0) return fail(`${opts.job}: no jobs in the file`);
+  const label = jobs.right.map((j) => j.name).join('+');
+  const r = runExperiment({ label, qemuArgs: args, jobs: jobs.right }, seed.right, costs.right);
+  if (E.isLeft(r)) return fail(r.left);
+  process.stdout.write((opts.json ? JSON.stringify(runJson(r.right), null, 2) : renderRun(r.right)) + '\n');
+  return 0;
+}
