@@ -59,7 +59,20 @@ export class BlkMq {
     const q = this.hwqs[hwq];
     for (const io of ios) {
       this.sim.advance(this.costs.ns('guest.blk.submit'));
-      const rq: BlkRequest = { ...io, id: this.tagBase++, tag: -1, hwq, submittedAt: this.sim.now, resultLen: 0, done };
+      const rq: BlkRequest = {
+        op: io.op,
+        sector: io.sector,
+        sectors: io.sectors,
+        sg: io.sg,
+        unmap: io.unmap,
+        fua: io.fua,
+        id: this.tagBase++,
+        tag: -1,
+        hwq,
+        submittedAt: this.sim.now,
+        resultLen: 0,
+        done,
+      };
       if (this.trace.active) this.trace.emit({ kind: 'io-submit', t: this.sim.now, dev: this.opts.name, tag: rq.id, op: io.op, sector: io.sector, sectors: io.sectors });
       const tag = q.freeTags.pop();
       if (tag === undefined) q.waiting.push(rq);
