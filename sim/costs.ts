@@ -59,6 +59,8 @@ export const DEFAULT_COSTS = {
   'backend.file.latency': { ns: 20000, help: 'file driver: service time of one request on the host (NVMe-class SSD)', source: 'model assumption (modelled, not measured: the real file I/O is done but its wall time is not used)' },
   'backend.file.flush': { ns: 50000, help: 'file driver: fdatasync on the host', source: 'model assumption' },
   'backend.bandwidth': { ns: 0.5, perByte: true, help: 'backend transfer per byte (≈2 GB/s)', source: 'model assumption' },
+  'backend.file.cached': { ns: 1500, help: 'file driver, cache.direct=off: a pread/pwrite served by the host page cache (syscall; bytes charged at copy.byte)', source: 'model assumption (one syscall plus page-cache lookup, ~1-2 µs for 4 KiB)' },
+  'qemu.aio.completion-native': { ns: 500, help: 'completion of an aio=native or aio=io_uring request (event reaped in the same AioContext, no thread hop)', source: 'model assumption (cheaper than qemu.aio.completion-bh: no worker thread wakeup)' },
 } as const satisfies Record<string, CostEntry>;
 
 export type CostName = keyof typeof DEFAULT_COSTS;

@@ -1,0 +1,119 @@
+/**
+ * Completing requests (QEMU's virtio_blk_req_complete and the aio callbacks that lead to
+ * it): write the status byte, push the element with every device-writable byte as the
+ * used length, and notify.
+ *
+ * Backend callbacks arrive on the simulation clock, on no context; they are queued and
+ * handled by one piece of work on the device's context, however many arrive before it
+ * runs (as one event-loop iteration handles every completion that is ready).
+ *
+ * Notification: in an iothread QEMU defers virtio_notify_irqfd() with defer_call(), so one
+ * handler run or completion batch signals each queue once (`batchNotify`); on the main
+ * loop virtio_notify() runs once per request. The queue's notify() still decides (flags,
+ * used_event) whether that becomes an interrupt.
+ *
+ * A reset bumps the generation: anything older is dropped before it touches guest memory.
+ */
+import { dmaScatter } from '../../../hw/memory.js';
+import { VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, blkStatusName } from '../../../hw/virtio/blk.js';
+import type { BlockIoError } from '../../storage/block-backend-api.js';
+import type { DeviceVirtqueue } from '../virtio/types.js';
+import type { BlkReq } from './request.js';
+import type { BlkState } from './state.js';
+
+/** One backend request's outcome: the requests it carried (several when merged). */
+export interface Completion {
+  readonly reqs: readonly BlkReq[];
+  readonly err: BlockIoError | null;
+  /** Read data, split over `reqs` in order; null for everything but reads. */
+  readonly data: Uint8Array | null;
+}
+
+export class Completer {
+  private pending: Completion[] = [];
+  private scheduled = false;
+  private depth = 0;
+  private dirty: DeviceVirtqueue[] = [];
+  private s!: BlkState;
+  private readonly drainFn = (): void => this.drain();
+
+  constructor(private readonly batchNotify: boolean) {}
+
+  attach(s: BlkState): void {
+    this.s = s;
+  }
+
+  /** A backend callback. Stale ones (from before a reset) are dropped here. */
+  backendDone(c: Completion): void {
+    const s = this.s;
+    if (c.reqs[0].gen !== s.gen) return;
+    s.inFlight -= c.reqs.length;
+    this.pending.push(c);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      s.context.run('virtio-blk complete', this.drainFn);
+    }
+  }
+
+  /** Open a batch: notifications wait for the matching end() when batching. */
+  begin(): void {
+    this.depth++;
+  }
+
+  end(): void {
+    if (--this.depth > 0 || this.dirty.length === 0) return;
+    const d = this.dirty;
+    this.dirty = [];
+    for (let i = 0; i < d.length; i++) d[i].notify();
+  }
+
+  /** virtio_blk_req_complete(): status byte, used entry, notification. Runs on the device context. */
+  complete(req: BlkReq, status: number): void {
+    const s = this.s;
+    s.sim.advance(s.costs.ns('qemu.blk.complete'));
+    if (req.gen !== s.gen) return;
+    const vq = req.vq;
+    vq.mem.write8(req.statusAddr, status);
+    if (s.trace.active) {
+      s.trace.emit({ kind: 'device-complete', t: s.sim.now, dev: s.devName, vq: vq.index, head: req.elem.head, status: blkStatusName(status) });
+    }
+    // virtqueue_fill() on a broken device writes nothing to the ring.
+    if (s.broken) return;
+    vq.push(req.elem, req.inLen);
+    if (this.batchNotify && this.depth > 0) {
+      if (!this.dirty.includes(vq)) this.dirty.push(vq);
+    } else vq.notify();
+  }
+
+  /** Drop everything queued (device reset). */
+  reset(): void {
+    this.pending = [];
+    this.dirty = [];
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    const list = this.pending;
+    this.pending = [];
+    this.begin();
+    for (let i = 0; i < list.length; i++) this.finish(list[i]);
+    this.end();
+  }
+
+  private finish(c: Completion): void {
+    const s = this.s;
+    const reqs = c.reqs;
+    if (reqs[0].gen !== s.gen) return;
+    if (c.err === null && c.data !== null) {
+      let off = 0;
+      for (let i = 0; i < reqs.length; i++) {
+        const r = reqs[i];
+        dmaScatter(r.vq.mem, r.sg, c.data.subarray(off, off + r.bytes));
+        off += r.bytes;
+      }
+      if (off > 0) s.sim.advance(s.costs.bytes('copy.byte', off));
+    }
+    const status = c.err === null ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+    for (let i = 0; i < reqs.length; i++) this.complete(reqs[i], status);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Request merging (QEMU's MultiReqBuffer, virtio_blk_submit_multireq and submit_requests).
+ *
+ * Reads and writes popped in one handler run collect in a buffer of up to
+ * VIRTIO_BLK_MAX_MERGE_REQS requests of one direction. When it is submitted (full, the
+ * direction changes, a FLUSH follows writes, merging is off, or the run ends) the requests
+ * are sorted by sector and each run of contiguous ones becomes one backend request, within
+ * the backend's max transfer and max iov. Every original request still completes with its
+ * own status and used entry when the merged one calls back.
+ */
+import type { BlkReq } from './request.js';
+import { sgGatherInto } from './sg.js';
+import type { BlkState } from './state.js';
+
+/** include/hw/virtio/virtio-blk.h */
+export const VIRTIO_BLK_MAX_MERGE_REQS = 32;
+/** IOV_MAX: blk_get_max_iov() of a host file. */
+export const IOV_MAX = 1024;
+/** blk_get_max_transfer() with no driver limit: INT_MAX rounded down to the request alignment. */
+export const DEFAULT_MAX_TRANSFER = 0x7ffffe00;
+
+export interface MultiReqBuffer {
+  reqs: BlkReq[];
+  isWrite: boolean;
+}
+
+export function newMultiReqBuffer(): MultiReqBuffer {
+  return { reqs: [], isWrite: false };
+}
+
+const bySector = (a: BlkReq, b: BlkReq): number => a.sector - b.sector;
+
+/** Submit everything in `mrb`, merged where QEMU would merge, and empty it. */
+export function submitMultireq(s: BlkState, mrb: MultiReqBuffer): void {
+  const reqs = mrb.reqs;
+  mrb.reqs = [];
+  if (reqs.length === 0) return;
+  if (reqs.length === 1) {
+    submitRequests(s, reqs, mrb.isWrite);
+    return;
+  }
+  reqs.sort(bySector);
+  let start = 0;
+  let sector = 0;
+  let bytes = 0;
+  let niov = 0;
+  for (let i = 0; i < reqs.length; i++) {
+    const r = reqs[i];
+    if (i > start) {
+      // Not sequential, too many buffers, or too large: submit what we have.
+      if (sector + bytes / 512 !== r.sector || niov > s.maxIov - r.sg.length || r.bytes > s.maxTransfer || bytes > s.maxTransfer - r.bytes) {
+        submitRequests(s, reqs.slice(start, i), mrb.isWrite);
+        start = i;
+      }
+    }
+    if (i === start) {
+      sector = r.sector;
+      bytes = 0;
+      niov = 0;
+    }
+    bytes += r.bytes;
+    niov += r.sg.length;
+  }
+  submitRequests(s, start === 0 ? reqs : reqs.slice(start), mrb.isWrite);
+}
+
+/** blk_aio_pwritev / blk_aio_preadv of one (possibly merged) request. */
+function submitRequests(s: BlkState, reqs: BlkReq[], isWrite: boolean): void {
+  const first = reqs[0];
+  const offset = first.sector * 512;
+  let total = 0;
+  for (let i = 0; i < reqs.length; i++) total += reqs[i].bytes;
+  s.inFlight += reqs.length;
+  if (!isWrite) {
+    s.backend.read(offset, total, (err, data) => s.completer.backendDone({ reqs, err, data: data ?? null }));
+    return;
+  }
+  let data: Uint8Array;
+  if (reqs.length === 1 && first.sg.length === 1) data = first.vq.mem.read(first.sg[0].addr, total);
+  else {
+    data = new Uint8Array(total);
+    let at = 0;
+    for (let i = 0; i < reqs.length; i++) {
+      sgGatherInto(reqs[i].vq.mem, reqs[i].sg, data, at);
+      at += reqs[i].bytes;
+    }
+  }
+  if (total > 0) s.sim.advance(s.costs.bytes('copy.byte', total));
+  // blk_co_pwritev_part(): "if (!blk->enable_write_cache) flags |= BDRV_REQ_FUA"
+  s.backend.write(offset, data, { fua: !s.wce }, (err) => s.completer.backendDone({ reqs, err, data: null }));
+}

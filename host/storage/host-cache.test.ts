@@ -1,0 +1,139 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FileStore } from './drivers/file-store.js';
+import { MemoryStore } from './drivers/memory-store.js';
+import { CHUNK, VolatileCache, type StableStore } from './host-cache.js';
+
+const RUNS = process.env.IOPATH_DEEP ? 300 : 40;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iopath-cache-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface Store {
+  store: StableStore;
+  close(): void;
+}
+
+const stores: Array<[string, (size: number) => Store]> = [
+  ['memory store', (size) => ({ store: new MemoryStore(size), close: () => {} })],
+  [
+    'file store',
+    (size) => {
+      const f = path.join(tmp, `c${Math.random().toString(36).slice(2)}`);
+      const fd = fs.openSync(f, 'w+');
+      fs.ftruncateSync(fd, size);
+      return { store: new FileStore(fd, size), close: () => fs.closeSync(fd) };
+    },
+  ],
+];
+
+type Op =
+  | { op: 'write'; a: number; b: number; v: number }
+  | { op: 'zero'; a: number; b: number }
+  | { op: 'flush' }
+  | { op: 'drop' }
+  | { op: 'truncate'; n: number };
+
+/** Ranges up to 3 MiB, so zeroing takes both the chunk-by-chunk and the pending-range path. */
+const MAX = 3 << 20;
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('write' as const), a: fc.nat(MAX), b: fc.nat(3 * CHUNK), v: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({ op: fc.constant('zero' as const), a: fc.nat(MAX), b: fc.nat(MAX) }),
+  fc.constant({ op: 'flush' as const }),
+  fc.constant({ op: 'drop' as const }),
+  fc.record({ op: fc.constant('truncate' as const), n: fc.nat(MAX) }),
+);
+
+function resized(a: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  out.set(a.subarray(0, Math.min(n, a.length)));
+  return out;
+}
+
+describe.each(stores)('VolatileCache over a %s', (_name, make) => {
+  it('reads the latest data; a flush makes it stable; a drop returns to the last flush', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: MAX }), fc.array(opArb, { maxLength: 30 }), (size, ops) => {
+        const { store, close } = make(size);
+        const cache = new VolatileCache(store);
+        let cur: Uint8Array = new Uint8Array(size);
+        let stable: Uint8Array = new Uint8Array(size);
+        try {
+          for (const o of ops) {
+            const len = cur.length;
+            switch (o.op) {
+              case 'write': {
+                const a = o.a % (len + 1);
+                const b = Math.min(o.b, len - a);
+                cache.write(a, new Uint8Array(b).fill(o.v));
+                cur.fill(o.v, a, a + b);
+                break;
+              }
+              case 'zero': {
+                const a = o.a % (len + 1);
+                const b = Math.min(o.b, len - a);
+                cache.zero(a, b);
+                cur.fill(0, a, a + b);
+                break;
+              }
+              case 'flush':
+                cache.flush();
+                stable = cur.slice();
+                break;
+              case 'drop':
+                cache.drop();
+                cur = stable.slice();
+                break;
+              case 'truncate':
+                cache.truncate(o.n);
+                cur = resized(cur, o.n);
+                stable = resized(stable, o.n);
+                break;
+            }
+            const got = new Uint8Array(cur.length);
+            cache.read(0, got);
+            expect(Buffer.from(got).equals(cur)).toBe(true);
+          }
+          cache.flush();
+          const onStore = new Uint8Array(cur.length);
+          store.read(0, onStore);
+          expect(Buffer.from(onStore).equals(cur)).toBe(true);
+        } finally {
+          close();
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('VolatileCache', () => {
+  it('keeps a terabyte-sized discard as one pending range, costing no chunks', () => {
+    const store = new MemoryStore(2 ** 40);
+    const cache = new VolatileCache(store);
+    cache.write(2 ** 39, new Uint8Array(CHUNK).fill(9));
+    cache.flush();
+    cache.zero(0, 2 ** 40);
+    expect(cache.dirtyChunks).toBe(0);
+    expect(cache.peek(2 ** 39 / CHUNK)).toBe('zero');
+    const b = new Uint8Array(CHUNK);
+    cache.read(2 ** 39, b);
+    expect(b.every((x) => x === 0)).toBe(true);
+    cache.drop();
+    cache.read(2 ** 39, b);
+    expect(b[0]).toBe(9);
+    cache.zero(0, 2 ** 40);
+    cache.flush();
+    expect(store.chunks.size).toBe(0);
+  });
+
+  it('counts dirty bytes for the flush cost and forgets them on flush', () => {
+    const cache = new VolatileCache(new MemoryStore(1 << 20));
+    cache.write(100, new Uint8Array(CHUNK));
+    expect(cache.dirtyBytes).toBe(2 * CHUNK);
+    cache.flush();
+    expect(cache.dirtyBytes).toBe(0);
+  });
+});

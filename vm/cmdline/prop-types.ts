@@ -1,0 +1,131 @@
+/**
+ * The property types device tables are built from, each QEMU's counterpart in
+ * hw/core/qdev-properties.c and qdev-properties-system.c: bool, uintN, str, the
+ * block-size type (DEFINE_PROP_BLOCKSIZE), the PCI address (DEFINE_PROP_PCI_DEVFN),
+ * OnOffAuto, and the two references a virtio-blk device makes: its drive and its iothread.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { CmdlineError } from './errors.js';
+import { formatBool, parseBool, parseQemuSize, parseUint } from './opts.js';
+import type { PropSite, PropType } from './props.js';
+
+export const boolProp: PropType<boolean> = {
+  name: 'bool',
+  parse(raw, site) {
+    const b = parseBool(raw);
+    return b === undefined
+      ? E.left({ _tag: 'ParameterExpects', loc: site.loc, param: site.prop, expects: "'on' or 'off'" })
+      : E.right(b);
+  },
+  format: formatBool,
+};
+
+/** An unsigned integer of `bits` bits, as `DEFINE_PROP_UINT16/32`. */
+export function uintProp(bits: 8 | 16 | 32): PropType<number> {
+  const max = 2 ** bits - 1;
+  return {
+    name: `uint${bits}`,
+    parse(raw, site) {
+      const n = parseUint(raw);
+      if (n === undefined) return E.left(valueBad(site, raw));
+      if (n > max) return E.left({ _tag: 'ParameterExpects', loc: site.loc, param: site.prop, expects: `uint${bits}` });
+      return E.right(n);
+    },
+    format: (n) => String(n),
+  };
+}
+
+export const strProp: PropType<string> = {
+  name: 'str',
+  parse: (raw) => E.right(raw),
+  format: (s) => s,
+};
+
+/** QEMU's MIN_BLOCK_SIZE and MAX_BLOCK_SIZE (include/hw/block/block.h, QEMU ≥ 5.1). */
+export const MIN_BLOCK_SIZE = 512;
+export const MAX_BLOCK_SIZE = 2 * 1024 * 1024;
+
+/** A logical or physical block size: a size (`4k` allowed), a power of 2 in 512..2 MiB. */
+export const blockSizeProp: PropType<number> = {
+  name: 'size',
+  parse(raw, site) {
+    const r = parseQemuSize(raw);
+    if ('error' in r) return E.left(valueBad(site, raw));
+    const v = r.ok;
+    if (v < MIN_BLOCK_SIZE || v > MAX_BLOCK_SIZE) {
+      return E.left({
+        _tag: 'PropertyValueOutOfRange',
+        loc: site.loc,
+        type: site.type,
+        prop: site.prop,
+        value: v,
+        min: MIN_BLOCK_SIZE,
+        max: MAX_BLOCK_SIZE,
+      });
+    }
+    if ((v & (v - 1)) !== 0) {
+      return E.left({ _tag: 'PropertyValueNotPowerOf2', loc: site.loc, type: site.type, prop: site.prop, value: v });
+    }
+    return E.right(v);
+  },
+  format: (n) => String(n),
+};
+
+/**
+ * A PCI slot, written as QEMU writes `addr`: hexadecimal slot and optional function,
+ * `05.0`, `0x5`, `5`. iopath places single-function devices only, so the function is 0.
+ */
+export const pciAddrProp: PropType<number> = {
+  name: 'int32',
+  parse(raw, site) {
+    const m = /^(?:0[xX])?([0-9a-fA-F]+)(?:\.(?:0[xX])?([0-9a-fA-F]+))?$/.exec(raw);
+    if (!m) return E.left(valueBad(site, raw));
+    const slot = parseInt(m[1], 16);
+    const fn = m[2] === undefined ? 0 : parseInt(m[2], 16);
+    if (slot > 31 || fn > 7) return E.left(valueBad(site, raw));
+    if (fn !== 0) return E.left({ _tag: 'NotModelled', loc: site.loc, what: `PCI function ${fn} (multifunction devices)` });
+    return E.right(slot);
+  },
+  format: (slot) => `${slot.toString(16).padStart(2, '0')}.0`,
+};
+
+/**
+ * `disable-legacy`, an OnOffAuto in QEMU. iopath models modern virtio-pci only, so `auto`
+ * (QEMU's default, which means on for PCIe slots) is on; `off` (a transitional device)
+ * is accepted and recorded, and changes nothing: a modern driver uses the modern
+ * interface of a transitional device.
+ */
+export const disableLegacyProp: PropType<boolean> = {
+  name: 'OnOffAuto',
+  parse(raw, site) {
+    if (raw === 'on' || raw === 'auto') return E.right(true);
+    if (raw === 'off') return E.right(false);
+    return E.left({ _tag: 'ParameterExpects', loc: site.loc, param: site.prop, expects: "'on', 'off' or 'auto'" });
+  },
+  format: formatBool,
+};
+
+/** A drive reference (DEFINE_PROP_DRIVE): the drive must exist and be free. */
+export const driveProp: PropType<string> = {
+  name: 'str',
+  parse(raw, site) {
+    const d = site.env.drive(raw);
+    if (!d) return E.left({ _tag: 'DriveNotFound', loc: site.loc, type: site.type, value: raw });
+    if (d.inUse) return E.left({ _tag: 'DriveInUse', loc: site.loc, drive: raw, automatic: d.automatic });
+    return E.right(raw);
+  },
+  format: (s) => s,
+};
+
+/** An iothread link (DEFINE_PROP_LINK to TYPE_IOTHREAD). */
+export const iothreadProp: PropType<string> = {
+  name: 'link<iothread>',
+  parse(raw, site) {
+    return site.env.hasIothread(raw) ? E.right(raw) : E.left({ _tag: 'IothreadNotFound', loc: site.loc, id: raw });
+  },
+  format: (s) => s,
+};
+
+function valueBad(site: PropSite, raw: string): CmdlineError {
+  return { _tag: 'PropertyValueBad', loc: site.loc, type: site.type, prop: site.prop, value: raw };
+}

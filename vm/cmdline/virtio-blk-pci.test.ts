@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { DRIVE, errorOf, messageOf, specOf } from './test-helpers.js';
+import { VIRTIO_BLK_PCI_PROPS, virtioBlkPciDefaults, virtioBlkPciHelp } from './virtio-blk-pci.js';
+
+const dev = (props: string) => [...DRIVE, '-device', `virtio-blk-pci,drive=d0${props}`];
+
+describe('virtio-blk-pci defaults (QEMU ≥ 5.2)', () => {
+  it('gives every property its default', () => {
+    expect(specOf(dev('')).devices).toEqual([
+      {
+        driver: 'virtio-blk-pci',
+        drive: 'd0',
+        numQueues: 1,
+        queueSize: 256,
+        eventIdx: true,
+        indirectDesc: true,
+        ioeventfd: true,
+        vectors: 2,
+        logicalBlockSize: 512,
+        physicalBlockSize: 512,
+        discard: true,
+        writeZeroes: true,
+        configWce: true,
+        requestMerging: true,
+        segMaxAdjust: true,
+        disableLegacy: true,
+        modernPioNotify: false,
+      },
+    ]);
+  });
+
+  it('num-queues defaults to one per vCPU, vectors to num-queues + 1', () => {
+    const [d] = specOf(['-smp', '8', ...dev('')]).devices;
+    expect(d.numQueues).toBe(8);
+    expect(d.vectors).toBe(9);
+    const [e] = specOf(['-smp', '8', ...dev(',num-queues=2')]).devices;
+    expect(e.vectors).toBe(3);
+    const [f] = specOf(['-smp', '8', ...dev(',vectors=0')]).devices;
+    expect(f).toMatchObject({ numQueues: 8, vectors: 0 });
+  });
+
+  it('virtioBlkPciDefaults agrees with the parser', () => {
+    expect(virtioBlkPciDefaults(4, 'd0')).toEqual(specOf(['-smp', '4', ...dev('')]).devices[0]);
+  });
+
+  it('reads every property', () => {
+    const [d] = specOf([
+      '-object',
+      'iothread,id=io1',
+      ...dev(
+        ',id=vd0,num-queues=4,queue-size=1024,event_idx=off,indirect_desc=no,ioeventfd=true,vectors=3,iothread=io1,serial=SN,,1,' +
+          'logical_block_size=4k,physical_block_size=4096,discard=off,write-zeroes=off,config-wce=off,request-merging=off,' +
+          'seg-max-adjust=off,disable-legacy=off,modern-pio-notify=on,addr=0x1f',
+      ),
+    ]).devices;
+    expect(d).toEqual({
+      driver: 'virtio-blk-pci',
+      id: 'vd0',
+      drive: 'd0',
+      numQueues: 4,
+      queueSize: 1024,
+      eventIdx: false,
+      indirectDesc: false,
+      ioeventfd: true,
+      vectors: 3,
+      iothread: 'io1',
+      serial: 'SN,1',
+      logicalBlockSize: 4096,
+      physicalBlockSize: 4096,
+      discard: false,
+      writeZeroes: false,
+      configWce: false,
+      requestMerging: false,
+      segMaxAdjust: false,
+      disableLegacy: false,
+      modernPioNotify: true,
+      addr: 31,
+    });
+  });
+
+  it('accepts the virtio-blk alias, bare flags and the JSON form', () => {
+    expect(specOf([...DRIVE, '-device', 'virtio-blk,drive=d0,modern-pio-notify']).devices[0].modernPioNotify).toBe(true);
+    const [d] = specOf([...DRIVE, '-device', '{"driver":"virtio-blk-pci","drive":"d0","num-queues":2,"event_idx":false}']).devices;
+    expect(d).toMatchObject({ numQueues: 2, eventIdx: false });
+  });
+
+  it('reads addr as QEMU does: hex slot, optional .function', () => {
+    expect(specOf(dev(',addr=05.0')).devices[0].addr).toBe(5);
+    expect(specOf(dev(',addr=10')).devices[0].addr).toBe(16);
+    expect(messageOf(dev(',addr=20'))).toBe(
+      "qemu-system-x86_64: -device virtio-blk-pci,drive=d0,addr=20: Property 'virtio-blk-pci.addr' doesn't take value '20'",
+    );
+    expect(errorOf(dev(',addr=04.1'))._tag).toBe('NotModelled');
+  });
+});
+
+describe('virtio-blk-pci errors, worded as QEMU', () => {
+  it('an unknown property', () => {
+    expect(messageOf(['-device', 'virtio-blk-pci,foo=1'])).toBe(
+      "qemu-system-x86_64: -device virtio-blk-pci,foo=1: Property 'virtio-blk-pci.foo' not found",
+    );
+  });
+
+  it('no drive, an unknown drive, an empty drive', () => {
+    expect(messageOf(['-device', 'virtio-blk-pci'])).toBe('qemu-system-x86_64: -device virtio-blk-pci: drive property not set');
+    expect(messageOf(['-device', 'virtio-blk-pci,drive=xyz'])).toBe(
+      "qemu-system-x86_64: -device virtio-blk-pci,drive=xyz: Property 'virtio-blk-pci.drive' can't find value 'xyz'",
+    );
+    expect(messageOf(['-drive', 'if=none,id=e0', '-device', 'virtio-blk-pci,drive=e0'])).toBe(
+      'qemu-system-x86_64: -device virtio-blk-pci,drive=e0: Device needs media, but drive is empty',
+    );
+  });
+
+  it('bad numbers and booleans', () => {
+    expect(messageOf(dev(',num-queues=70000'))).toBe(
+      "qemu-system-x86_64: -device virtio-blk-pci,drive=d0,num-queues=70000: Parameter 'num-queues' expects uint16",
+    );
+    expect(messageOf(dev(',queue-size=abc'))).toBe(
+      "qemu-system-x86_64: -device virtio-blk-pci,drive=d0,queue-size=abc: Property 'virtio-blk-pci.queue-size' doesn't take value 'abc'",
+    );
+    expect(messageOf(dev(',event_idx=maybe'))).toBe(
+      "qemu-system-x86_64: -device virtio-blk-pci,drive=d0,event_idx=maybe: Parameter 'event_idx' expects 'on' or 'off'",
+    );
+  });
+
+  it('queue-size must be a power of 2 in 4..1024, num-queues at least 1', () => {
+    expect(messageOf(dev(',queue-size=2'))).toMatch(/: invalid queue-size property \(2\), must be > 2$/);
+    expect(messageOf(dev(',queue-size=100'))).toMatch(/: invalid queue-size property \(100\), must be a power of 2 \(max 1024\)$/);
+    expect(messageOf(dev(',queue-size=2048'))).toMatch(/: invalid queue-size property \(2048\), must be a power of 2 \(max 1024\)$/);
+    expect(specOf(dev(',queue-size=4')).devices[0].queueSize).toBe(4);
+    expect(messageOf(dev(',num-queues=0'))).toMatch(/: num-queues property must be larger than 0$/);
+    expect(errorOf(dev(',num-queues=1025'))._tag).toBe('NumQueuesTooMany');
+  });
+
+  it('block sizes: power of 2, 512..2M, logical <= physical', () => {
+    expect(messageOf(dev(',logical_block_size=256'))).toMatch(
+      /Property virtio-blk-pci.logical_block_size doesn't take value 256 \(minimum: 512, maximum: 2097152\)$/,
+    );
+    expect(messageOf(dev(',physical_block_size=1000'))).toMatch(
+      /Property virtio-blk-pci.physical_block_size doesn't take value '1000', it's not a power of 2$/,
+    );
+    expect(messageOf(dev(',logical_block_size=4096'))).toMatch(/: logical_block_size > physical_block_size not supported$/);
+  });
+
+  it('an unknown iothread; an iothread without ioeventfd', () => {
+    expect(messageOf(dev(',iothread=x'))).toBe("qemu-system-x86_64: -device virtio-blk-pci,drive=d0,iothread=x: Could not find iothread 'x'");
+    expect(messageOf(['-object', 'iothread,id=io0', ...dev(',iothread=io0,ioeventfd=off')])).toMatch(
+      /: ioeventfd is required for iothread$/,
+    );
+  });
+
+  it('too many MSI-X vectors', () => {
+    expect(errorOf(dev(',vectors=4096'))._tag).toBe('PropertyValueOutOfRange');
+  });
+});
+
+describe('the property table', () => {
+  it('declares each QEMU property once', () => {
+    const names = VIRTIO_BLK_PCI_PROPS.map((p) => p.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect([...names].sort()).toEqual(
+      [
+        'num-queues', 'queue-size', 'event_idx', 'indirect_desc', 'ioeventfd', 'vectors', 'iothread', 'serial',
+        'logical_block_size', 'physical_block_size', 'discard', 'write-zeroes', 'config-wce', 'request-merging',
+        'seg-max-adjust', 'disable-legacy', 'modern-pio-notify', 'drive', 'addr',
+      ].sort(),
+    );
+  });
+
+  it('generates the help QEMU-style, sorted, with defaults', () => {
+    const help = virtioBlkPciHelp();
+    const lines = help.split('\n');
+    expect(lines[0]).toBe('virtio-blk-pci options:');
+    expect(lines).toContain('  queue-size=<uint16>    - descriptors per virtqueue: a power of 2, 4..1024 (default: 256)');
+    expect(help).toContain('  num-queues=<uint16>    - number of request virtqueues (VIRTIO_BLK_F_MQ when > 1) (default: one per vCPU)');
+    const names = lines.slice(1).map((l) => l.trim().split('=')[0]);
+    expect(names).toEqual([...names].sort());
+    expect(names.length).toBe(VIRTIO_BLK_PCI_PROPS.length);
+  });
+
+  it('answers -device virtio-blk-pci,help and -device help', () => {
+    expect(errorOf(['-device', 'virtio-blk-pci,help'])).toEqual({ _tag: 'HelpRequested', text: virtioBlkPciHelp() });
+    expect(errorOf(['-device', 'virtio-blk-pci,?'])).toEqual({ _tag: 'HelpRequested', text: virtioBlkPciHelp() });
+    const list = errorOf(['-device', 'help']);
+    expect(list._tag === 'HelpRequested' && list.text).toContain('name "virtio-blk-pci", bus PCI, alias "virtio-blk"');
+  });
+});
