@@ -192,6 +192,19 @@ export class GuestMemory {
     return out;
   }
 
+  /**
+   * The bytes at [addr, addr+len) without copying when they lie in one page (a view of
+   * that page, valid only until guest memory next changes), else a copy. This is how a
+   * device hands a guest buffer to a consumer that copies it at once, as QEMU maps guest
+   * memory into an iovec instead of bouncing it.
+   */
+  view(addr: number, len: number): Uint8Array {
+    this.check(addr, len);
+    const off = addr % PAGE_SIZE;
+    if (off + len > PAGE_SIZE) return this.read(addr, len);
+    return this.rpage(Math.floor(addr / PAGE_SIZE)).subarray(off, off + len);
+  }
+
   /** Copy `src` into guest memory at `addr`. */
   write(addr: number, src: Uint8Array): void {
     this.check(addr, src.length);

@@ -33,6 +33,10 @@ export interface BlockBackendApi {
   readonly readOnly: boolean;
 
   read(offset: number, bytes: number, cb: BlockCallback<Uint8Array>): void;
+  /**
+   * `data` may be a view of guest memory (zero-copy, as QEMU's iovecs map guest RAM): the
+   * backend takes what it needs from it before returning and never keeps a reference.
+   */
   write(offset: number, data: Uint8Array, flags: WriteFlags, cb: BlockCallback): void;
   flush(cb: BlockCallback): void;
   discard(offset: number, bytes: number, cb: BlockCallback): void;

@@ -76,7 +76,7 @@ function submitRequests(s: BlkState, reqs: BlkReq[], isWrite: boolean): void {
     return;
   }
   let data: Uint8Array;
-  if (reqs.length === 1 && first.sg.length === 1) data = first.vq.mem.read(first.sg[0].addr, total);
+  if (reqs.length === 1 && first.sg.length === 1) data = first.vq.mem.view(first.sg[0].addr, total);
   else {
     data = new Uint8Array(total);
     let at = 0;
