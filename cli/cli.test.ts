@@ -1,0 +1,102 @@
+/**
+ * The CLI, as a user meets it: golden outputs (QEMU iotests' `.out` idea) for a short
+ * deterministic run and for the cost table, and QEMU-like errors with a non-zero exit.
+ * Regenerate the golden files with IOPATH_UPDATE_GOLDEN=1 after a deliberate change.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runCosts } from './costs.js';
+import { runRun } from './run.js';
+
+function capture(fn: () => number): { code: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  try {
+    return { code: fn(), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+function golden(name: string, text: string): void {
+  const file = join(__dirname, 'golden', name);
+  if (process.env.IOPATH_UPDATE_GOLDEN === '1') writeFileSync(file, text);
+  if (!existsSync(file)) throw new Error(`golden file ${name} is missing: run with IOPATH_UPDATE_GOLDEN=1 to create it`);
+  expect(text).toBe(readFileSync(file, 'utf8'));
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'iopath-cli-'));
+afterEach(() => vi.restoreAllMocks());
+
+const VM = ['-m', '256M', '-blockdev', 'driver=raw,node-name=d0,file.driver=memory,file.size=64M', '-device', 'virtio-blk-pci,drive=d0'];
+
+describe('iopath run', () => {
+  it('prints the same report for the same seed (golden)', () => {
+    const job = join(tmp, 'qd4.fio');
+    writeFileSync(job, '[qd4]\nrw=randwrite\nbs=4k\niodepth=4\nsize=16m\nnumber_ios=500\nio_size=2m\ndirect=1\nioengine=libaio\n');
+    const a = capture(() => runRun(VM, { job, seed: '3' }));
+    expect(a.code).toBe(0);
+    golden('run-qd4.out', a.out);
+    const b = capture(() => runRun(VM, { job, seed: '3', json: true }));
+    const j = JSON.parse(b.out);
+    expect(j.ios).toBe(500);
+    expect(Object.keys(j.exits.byReason)).toContain('EPT_MISCONFIG');
+    expect(j.exits.byHandler.kvm + j.exits.byHandler.qemu).toBe(j.exits.total);
+    expect(j.latencyNs.p50).toBeLessThanOrEqual(j.latencyNs.p99);
+    expect(typeof j.notifications).toBe('number');
+    expect(typeof j.interrupts).toBe('number');
+  });
+
+  it('refuses a bad command line with QEMU\'s message and exit 1', () => {
+    const r = capture(() => runRun(['-device', 'virtio-blk-pci,foo=1'], { seed: '1' }));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("Property 'virtio-blk-pci.foo' not found");
+    const r2 = capture(() => runRun(['-device', 'virtio-blk-pci,drive=nope'], { seed: '1' }));
+    expect(r2.code).toBe(1);
+    expect(r2.err).toContain('nope');
+  });
+
+  it('refuses a bad job file, naming the line', () => {
+    const job = join(tmp, 'bad.fio');
+    writeFileSync(job, '[x]\nrw=randwrite\nfrobnicate=3\n');
+    const r = capture(() => runRun(VM, { job, seed: '1' }));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/frobnicate/);
+    expect(r.err).toMatch(/line 3/);
+  });
+
+  it('refuses a bad seed and a bad cost file', () => {
+    expect(capture(() => runRun(VM, { seed: 'x' })).code).toBe(1);
+    const costs = join(tmp, 'c.json');
+    writeFileSync(costs, '{"kvm.exit.nonsense": 3}');
+    const r = capture(() => runRun(VM, { seed: '1', costs }));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("unknown cost 'kvm.exit.nonsense'");
+  });
+
+  it('a cost override changes the modelled latency and nothing else', () => {
+    const costs = join(tmp, 'slow.json');
+    writeFileSync(costs, '{"backend.memory.latency": 100000}');
+    const job = join(tmp, 'qd1.fio');
+    writeFileSync(job, '[qd1]\nrw=randread\nbs=4k\niodepth=1\nsize=16m\nnumber_ios=200\ndirect=1\nioengine=libaio\n');
+    const fast = JSON.parse(capture(() => runRun(VM, { job, seed: '1', json: true })).out);
+    const slow = JSON.parse(capture(() => runRun(VM, { job, seed: '1', costs, json: true })).out);
+    expect(slow.latencyNs.p50 - fast.latencyNs.p50).toBeGreaterThanOrEqual(99_000);
+    expect(slow.ios).toBe(fast.ios);
+  });
+});
+
+describe('iopath costs', () => {
+  it('lists every cost with its source (golden)', () => {
+    const r = capture(() => runCosts({}));
+    expect(r.code).toBe(0);
+    golden('costs.out', r.out);
+  });
+});
+
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
