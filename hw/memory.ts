@@ -49,7 +49,8 @@ export class GuestMemory {
   }
 
   private check(addr: number, len: number): void {
-    if (!this.contains(addr, len)) throw new GuestMemoryFault(addr, len, this.size);
+    // The hot path: callers pass integers (guest-controlled values were checked with contains()).
+    if (!(addr >= 0 && len >= 0 && addr + len <= this.size)) throw new GuestMemoryFault(addr, len, this.size);
   }
 
   /** The page holding pfn for reading (a shared zero page when never written). */

@@ -13,9 +13,17 @@
  */
 import { TimeHeap, type HeapEntry } from './heap.js';
 
-interface Scheduled extends HeapEntry {
-  fn: () => void;
-  cancelled: boolean;
+class Scheduled implements HeapEntry, Timer {
+  cancelled = false;
+  constructor(
+    readonly time: number,
+    readonly seq: number,
+    readonly fn: () => void,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 /** A handle to a scheduled callback. */
@@ -60,14 +68,9 @@ export class Simulator {
   /** Run `fn` at absolute virtual time `at` (not before the current event time). */
   at(at: number, fn: () => void): Timer {
     const time = Math.max(Math.round(at), this.eventTime);
-    const entry: Scheduled = { time, seq: this.seq++, fn, cancelled: false };
+    const entry = new Scheduled(time, this.seq++, fn);
     this.heap.push(entry);
-    return {
-      time,
-      cancel: () => {
-        entry.cancelled = true;
-      },
-    };
+    return entry;
   }
 
   /** Run `fn` `delayNs` after the current local time. */

@@ -41,5 +41,6 @@ export class DmaAllocator {
 
 function sizeClass(bytes: number, align: number): number {
   const n = Math.max(bytes, align, 8);
-  return n >= PAGE_SIZE ? Math.ceil(n / PAGE_SIZE) * PAGE_SIZE : 2 ** Math.ceil(Math.log2(n));
+  // Small sizes round up to a power of two (32 - clz32(n - 1) is ceil(log2 n)).
+  return n >= PAGE_SIZE ? Math.ceil(n / PAGE_SIZE) * PAGE_SIZE : 1 << (32 - Math.clz32(n - 1));
 }

@@ -6,7 +6,9 @@
 import { MSR_X2APIC_EOI, type AccessSize, type InterruptEntry, type VcpuPort } from '../../hw/cpu.js';
 import type { ExecutionContext } from '../../sim/context.js';
 import type { ExitHandler, ExitPurpose, IrqPath } from '../../sim/trace.js';
+import type { AddressSpace } from './address-space.js';
 import type { VmExit } from './exits.js';
+import type { IoEventFd } from './ioeventfd.js';
 import type { KvmVm } from './kvm.js';
 
 const PAGE = 4096;
@@ -19,6 +21,10 @@ export class KvmVcpu implements VcpuPort {
   private readonly inService: { vector: number; level: boolean }[] = [];
   /** KVM PV-EOI: set at injection when the guest may skip the EOI write. */
   private pvEoiSet = false;
+  /* How the exit being handled was resolved (scratch for `exit`, no allocation per exit). */
+  private handler: ExitHandler = 'kvm';
+  private purpose: ExitPurpose = 'other';
+  private userspaceExit: 'KVM_EXIT_IO' | 'KVM_EXIT_MMIO' | undefined;
 
   constructor(
     private readonly vm: KvmVm,
@@ -101,9 +107,9 @@ export class KvmVcpu implements VcpuPort {
     const { sim, costs } = this.vm;
     const t0 = sim.now;
     sim.advance(costs.ns('kvm.exit.roundtrip'));
-    let handler: ExitHandler = 'kvm';
-    let purpose: ExitPurpose = 'other';
-    let userspaceExit: 'KVM_EXIT_IO' | 'KVM_EXIT_MMIO' | undefined;
+    this.handler = 'kvm';
+    this.purpose = 'other';
+    this.userspaceExit = undefined;
     let addr: number | undefined;
     let value = 0;
     switch (e.reason) {
@@ -111,19 +117,7 @@ export class KvmVcpu implements VcpuPort {
         sim.advance(costs.ns('kvm.exit.pio-decode'));
         addr = e.port;
         const fd = e.write ? this.vm.ioeventfds.match(true, e.port, e.size, e.value) : undefined;
-        if (fd) {
-          purpose = 'notify';
-          fd.signal();
-          break;
-        }
-        const r = this.vm.pio.find(e.port);
-        purpose = r?.ops.purpose(e.port - r.base) ?? 'other';
-        if (r?.inKernel) value = this.access(r.ops, e.port - r.base, e);
-        else {
-          handler = 'qemu';
-          userspaceExit = 'KVM_EXIT_IO';
-          value = this.toQemu(r && { ops: r.ops, offset: e.port - r.base }, e);
-        }
+        value = this.signalOrDispatch(fd, this.vm.pio, e.port, e, 'KVM_EXIT_IO');
         break;
       }
       case 'EPT_VIOLATION':
@@ -134,50 +128,37 @@ export class KvmVcpu implements VcpuPort {
         const fast = e.write && e.reason === 'EPT_MISCONFIG' ? this.vm.ioeventfds.match(false, e.addr, 0, e.value) : undefined;
         if (fast && fast.len === 0) {
           sim.advance(costs.ns('kvm.exit.fast-mmio'));
-          purpose = 'notify';
-          fast.signal();
+          value = this.signalOrDispatch(fast, this.vm.mmio, e.addr, e, 'KVM_EXIT_MMIO');
           break;
         }
         sim.advance(costs.ns('kvm.exit.mmio-emulate'));
         const fd = e.write ? this.vm.ioeventfds.match(false, e.addr, e.size, e.value) : undefined;
-        if (fd) {
-          purpose = 'notify';
-          fd.signal();
-          break;
-        }
-        const r = this.vm.mmio.find(e.addr);
-        purpose = r?.ops.purpose(e.addr - r.base) ?? 'other';
-        if (r?.inKernel) value = this.access(r.ops, e.addr - r.base, e);
-        else {
-          handler = 'qemu';
-          userspaceExit = 'KVM_EXIT_MMIO';
-          value = this.toQemu(r && { ops: r.ops, offset: e.addr - r.base }, e);
-        }
+        value = this.signalOrDispatch(fd, this.vm.mmio, e.addr, e, 'KVM_EXIT_MMIO');
         break;
       }
       case 'MSR_WRITE':
-        purpose = e.msr === MSR_X2APIC_EOI ? 'eoi' : 'other';
+        this.purpose = e.msr === MSR_X2APIC_EOI ? 'eoi' : 'other';
         sim.advance(costs.ns('kvm.msr.eoi'));
         if (e.msr === MSR_X2APIC_EOI) this.completeEoi();
         break;
       case 'EOI_INDUCED':
-        purpose = 'eoi';
+        this.purpose = 'eoi';
         sim.advance(costs.ns('kvm.msr.eoi'));
         this.completeEoi();
         break;
       case 'APIC_ACCESS':
-        purpose = 'eoi';
+        this.purpose = 'eoi';
         sim.advance(costs.ns('kvm.msr.eoi'));
         this.completeEoi();
         break;
       case 'HLT':
-        purpose = 'idle';
+        this.purpose = 'idle';
         sim.advance(costs.ns('kvm.hlt'));
         this.halted = true;
         this.haltedAt = sim.now;
         break;
       case 'EXTERNAL_INTERRUPT':
-        purpose = 'irq';
+        this.purpose = 'irq';
         sim.advance(costs.ns('kvm.irq.kick-ipi'));
         break;
       default: {
@@ -187,9 +168,28 @@ export class KvmVcpu implements VcpuPort {
     }
     const trace = this.vm.trace;
     if (trace.active) {
-      trace.emit({ kind: 'exit', t: t0, vcpu: this.index, reason: e.reason, handler, purpose, userspaceExit, addr, costNs: sim.now - t0 });
+      trace.emit({ kind: 'exit', t: t0, vcpu: this.index, reason: e.reason, handler: this.handler, purpose: this.purpose, userspaceExit: this.userspaceExit, addr, costNs: sim.now - t0 });
     }
     return value;
+  }
+
+  /**
+   * After the exit was decoded: signal the matching ioeventfd (the notify never leaves
+   * KVM), or hand the access to the region at `addr` — in the kernel for KVM's own
+   * devices, else out to QEMU as `userspaceExit`. Records who handled it and why.
+   */
+  private signalOrDispatch(fd: IoEventFd | undefined, space: AddressSpace, addr: number, e: { size: AccessSize; write: boolean; value: number }, userspaceExit: 'KVM_EXIT_IO' | 'KVM_EXIT_MMIO'): number {
+    if (fd) {
+      this.purpose = 'notify';
+      fd.signal();
+      return 0;
+    }
+    const r = space.find(addr);
+    if (r) this.purpose = r.ops.purpose(addr - r.base);
+    if (r?.inKernel) return this.access(r.ops, addr - r.base, e);
+    this.handler = 'qemu';
+    this.userspaceExit = userspaceExit;
+    return this.toQemu(r && { ops: r.ops, offset: addr - r.base }, e);
   }
 
   private access(ops: { read(o: number, s: AccessSize): number; write(o: number, s: AccessSize, v: number): void }, offset: number, e: { size: AccessSize; write: boolean; value: number }): number {
