@@ -17,7 +17,7 @@ export function runCompare(opts: { seed: string; costs?: string; ios: string; js
   for (const x of defaultComparison(ios)) {
     const r = runExperiment(x, seed.right, costs.right);
     if (E.isLeft(r)) return fail(`${x.label}: ${r.left}`);
-    reports.push(r.right);
+    reports.push(r.right.report);
   }
   if (opts.json) process.stdout.write(JSON.stringify(reports.map(runJson), null, 2) + '\n');
   else {

@@ -24,6 +24,8 @@ program
   .addOption(seedOpt())
   .addOption(costsOpt())
   .option('--json', 'print one JSON object')
+  .option('--timeline <n>', 'print the event timeline of the first n I/Os of the measured window')
+  .option('--chrome-trace <file>', 'write the whole trace as Chrome trace-event JSON (open in Perfetto)')
   .argument('[qemu...]', 'QEMU command-line arguments')
   .action((qemu: string[], opts) => process.exit(runRun(qemu, opts)));
 

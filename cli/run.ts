@@ -1,8 +1,10 @@
 /** `iopath run`: one job on one VM, reported as text or JSON. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { runExperiment } from '../report/experiment.js';
 import { renderRun, runJson } from '../report/text.js';
+import { chromeTrace, renderTimeline } from '../report/timeline.js';
+import type { TraceEvent } from '../sim/trace.js';
 import { cmdlineErrorMessage, isHelp, parseQemuArgs } from '../vm/cmdline/index.js';
 import { DEFAULT_VM_ARGS } from '../vm/default-vm.js';
 import { DEFAULT_JOB, fioErrorMessage, parseFioJob, type FioJob } from '../workload/index.js';
@@ -10,6 +12,8 @@ import { fail, loadCosts, parseSeed } from './common.js';
 
 export interface RunOpts {
   job?: string;
+  timeline?: string;
+  chromeTrace?: string;
   seed: string;
   costs?: string;
   json?: boolean;
@@ -44,8 +48,32 @@ export function runRun(qemu: string[], opts: RunOpts): number {
   if (E.isLeft(jobs)) return fail(jobs.left);
   if (jobs.right.length === 0) return fail(`${opts.job}: no jobs in the file`);
   const label = jobs.right.map((j) => j.name).join('+');
-  const r = runExperiment({ label, qemuArgs: args, jobs: jobs.right }, seed.right, costs.right);
+  const timeline = opts.timeline === undefined ? 0 : Number(opts.timeline);
+  if (!Number.isSafeInteger(timeline) || timeline < 0) return fail(`--timeline expects a number of I/Os, got '${opts.timeline}'`);
+  const record = timeline > 0 || opts.chromeTrace !== undefined;
+  const r = runExperiment({ label, qemuArgs: args, jobs: jobs.right }, seed.right, costs.right, record);
   if (E.isLeft(r)) return fail(r.left);
-  process.stdout.write((opts.json ? JSON.stringify(runJson(r.right), null, 2) : renderRun(r.right)) + '\n');
+  const { report, events = [] } = r.right;
+  if (opts.chromeTrace !== undefined) {
+    try {
+      writeFileSync(opts.chromeTrace, JSON.stringify(chromeTrace(events)));
+    } catch (e) {
+      return fail(`--chrome-trace ${opts.chromeTrace}: ${(e as Error).message}`);
+    }
+  }
+  if (timeline > 0) process.stdout.write(renderTimeline(firstIos(events, timeline), { withWork: true }) + '\n\n');
+  process.stdout.write((opts.json ? JSON.stringify(runJson(report), null, 2) : renderRun(report)) + '\n');
   return 0;
+}
+
+/** The measured window's events up to the completion of its `n`th I/O. */
+function firstIos(events: readonly TraceEvent[], n: number): TraceEvent[] {
+  const start = events.findIndex((e) => e.kind === 'phase' && e.name === 'run');
+  const out: TraceEvent[] = [];
+  let done = 0;
+  for (let i = Math.max(0, start); i < events.length && done < n; i++) {
+    out.push(events[i]);
+    if (events[i].kind === 'io-complete') done++;
+  }
+  return out;
 }

@@ -54,8 +54,21 @@ export function startMachine(spec: VmSpec, opts: MachineOptions = {}): E.Either<
   if (E.isLeft(host)) return host;
   let booted: Guest | { error: string; dev: string } | undefined;
   bootGuest(sim, trace, costs, mem, host.right.kvm.vcpus, (r) => (booted = r));
-  sim.run({ stop: () => booted !== undefined });
+  // Boot, then let everything it set in motion settle (the guest idles, queues drain).
+  sim.run();
   if (!booted) return E.left({ _tag: 'GuestProbe', dev: 'boot', message: 'the guest never finished booting' });
   if ('error' in booted) return E.left({ _tag: 'GuestProbe', dev: booted.dev, message: booted.error });
   return E.right({ spec, sim, trace, metrics, recorder, costs, rng, mem, host: host.right, guest: booted });
+}
+
+/**
+ * The first instant at which nothing in the machine is busy: every context's work done.
+ * (Work runs ahead of the event clock in local time, so the clock alone does not say.)
+ */
+export function quiescentTime(m: Machine): number {
+  let t = m.sim.now;
+  for (const v of m.host.kvm.vcpus) t = Math.max(t, v.ctx.freeAt);
+  t = Math.max(t, m.host.mainLoop.freeAt);
+  for (const c of m.host.iothreads.values()) t = Math.max(t, c.freeAt);
+  return t;
 }

@@ -9,8 +9,9 @@ import type { MetricsSnapshot } from '../sim/metrics.js';
 import { Rng } from '../sim/rng.js';
 import { startBlockJob, type BlockJobHooks, type JobIo } from '../workload/block-job.js';
 import { ioStream, type FioJob } from '../workload/index.js';
+import type { VirtioBlkDriver } from '../guest/virtio-drivers/virtio-blk.js';
 import type { VmError } from './errors.js';
-import type { Machine } from './machine.js';
+import { quiescentTime, type Machine } from './machine.js';
 
 export interface JobRunOptions {
   /** Override each job's I/O sequence (property tests feed their own). */
@@ -33,7 +34,7 @@ export function effectiveIodepth(job: FioJob): number {
 export function runJobs(m: Machine, jobs: readonly FioJob[], opts: JobRunOptions = {}): E.Either<VmError, JobRunResult> {
   const { disks } = m.guest;
   if (disks.length === 0) return E.left({ _tag: 'Workload', message: 'the VM has no disk to run the job on (add -drive and -device virtio-blk-pci)' });
-  const plans = [];
+  const plans: { job: FioJob; disk: VirtioBlkDriver; ios: Iterator<JobIo>; cpu: number }[] = [];
   for (const [i, job] of jobs.entries()) {
     if (!job.direct) return E.left({ _tag: 'Workload', message: `job '${job.name}': buffered I/O (direct=0) needs the guest page cache, which is not modelled yet; use direct=1` });
     const target = job.filename ?? `/dev/${disks[0].disk.name}`;
@@ -46,7 +47,12 @@ export function runJobs(m: Machine, jobs: readonly FioJob[], opts: JobRunOptions
     plans.push({ job, disk, ios, cpu: i % m.guest.kernel.cpus.length });
   }
   const results: { name: string; ios: number; errors: number }[] = [];
-  m.trace.emit({ kind: 'phase', t: m.sim.now, name: 'run' });
+  // The measured window opens when the machine is idle after boot.
+  m.sim.at(quiescentTime(m), () => {
+    m.trace.emit({ kind: 'phase', t: m.sim.now, name: 'run' });
+    startAll();
+  });
+  const startAll = (): void => {
   for (const p of plans) {
     startBlockJob(
       m.guest.kernel,
@@ -59,6 +65,7 @@ export function runJobs(m: Machine, jobs: readonly FioJob[], opts: JobRunOptions
       },
     );
   }
+  };
   const limit = opts.maxVirtualNs === undefined ? undefined : m.sim.now + opts.maxVirtualNs;
   m.sim.run({ stop: () => results.length === plans.length, until: limit });
   if (results.length < plans.length) return E.left({ _tag: 'Workload', message: `jobs did not finish (${results.length}/${plans.length} done at ${m.sim.now} ns of virtual time)` });
