@@ -46,8 +46,12 @@ export function renderEvent(e: TraceEvent, origin = 0): string {
 
 export function renderTimeline(events: readonly TraceEvent[], opts: { withWork?: boolean; origin?: number } = {}): string {
   const origin = opts.origin ?? events[0]?.t ?? 0;
+  // Work is reported when it ends but stamped with its start: order by time (stable) to read it.
   return events
     .filter((e) => opts.withWork || e.kind !== 'work')
+    .map((e, i) => [e, i] as const)
+    .sort((a, b) => a[0].t - b[0].t || a[1] - b[1])
+    .map(([e]) => e)
     .map((e) => renderEvent(e, origin))
     .join('\n');
 }
