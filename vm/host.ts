@@ -37,7 +37,9 @@ export interface Host {
 /** The options a DriveSpec gives the block layer. */
 export function driveGraphSpec(d: DriveSpec): BlockGraphSpec {
   if (d.source === 'blockdev' && d.blockdev) return { blockdev: d.blockdev as never };
-  const opts: Record<string, unknown> = { ...d.options, id: d.id, cache: d.cache, aio: d.aio, discard: d.discard };
+  const opts: Record<string, unknown> = { ...d.options, id: d.id, cache: d.cache, discard: d.discard };
+  // `aio` belongs to the file protocol; QEMU only passes it on when given (its default is threads).
+  if (d.aio !== 'threads') opts.aio = d.aio;
   if (d.readOnly) opts.readonly = 'on';
   if (d.file !== undefined) opts.file = d.file;
   if (d.format !== undefined) opts.format = d.format;
@@ -77,20 +79,7 @@ export function buildHost(spec: VmSpec, sim: Simulator, trace: Trace, costs: Cos
       backend: drive.blk,
       devName: name,
       autoNumQueues: spec.smp.cpus,
-      props: {
-        'num-queues': dev.numQueues,
-        'queue-size': dev.queueSize,
-        event_idx: dev.eventIdx,
-        indirect_desc: dev.indirectDesc,
-        serial: dev.serial ?? '',
-        logical_block_size: dev.logicalBlockSize,
-        physical_block_size: dev.physicalBlockSize,
-        discard: dev.discard,
-        'write-zeroes': dev.writeZeroes,
-        'config-wce': dev.configWce,
-        'request-merging': dev.requestMerging,
-        'seg-max-adjust': dev.segMaxAdjust,
-      },
+      props: dev.props,
       onError: (message) => transport?.deviceError(transport.queues[0], message),
     });
     if (E.isLeft(model)) return E.left({ _tag: 'Device', dev: name, message: propErrorMessage(model.left) });

@@ -6,6 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
+import { BDRV_REQUEST_MAX_SECTORS, type VirtioBlkProps } from '../../host/devices/virtio-blk/index.js';
 import type { BlockdevOptions, DriveSpec, KvmSpec, VirtioBlkPciSpec, VmSpec } from '../spec.js';
 import { driveFromBlockdev } from './blockdev.js';
 import { isEmptyDrive } from './drive.js';
@@ -74,36 +75,79 @@ function blockdevArb(id: string): fc.Arbitrary<DriveSpec> {
   return tree.map((t) => driveFromBlockdev(t, 'arbitrary')).filter(E.isRight).map((r) => r.right);
 }
 
+/**
+ * The virtio-blk device's own properties, each in its valid range and consistent with the
+ * others as the device's realize demands (sizes multiples of the logical block size, the
+ * logical size not above the physical, a whole geometry or none, discard limits 1..4194303).
+ */
+function virtioBlkPropsArb(): fc.Arbitrary<VirtioBlkProps> {
+  const bool = fc.boolean();
+  const blockSizes = fc.tuple(pow2(9, 21), pow2(9, 21), bool, bool).map(([a, b, unsetL, unsetP]) => {
+    const l = unsetL ? 0 : Math.min(a, b);
+    const p = unsetP && (l || 512) === 512 ? 0 : Math.max(a, b);
+    return { l, p };
+  });
+  const geometry = fc.oneof(
+    fc.constant({ cyls: 0, heads: 0, secs: 0 }),
+    fc.record({ cyls: fc.integer({ min: 1, max: 65535 }), heads: fc.integer({ min: 1, max: 255 }), secs: fc.integer({ min: 1, max: 255 }) }),
+  );
+  const sectors = fc.integer({ min: 1, max: BDRV_REQUEST_MAX_SECTORS });
+  const blocks = fc.integer({ min: 0, max: 64 });
+  return fc
+    .record({
+      'num-queues': fc.oneof(fc.constant<'auto'>('auto'), fc.integer({ min: 1, max: 16 })),
+      'queue-size': pow2(2, 10),
+      'seg-max-adjust': bool,
+      event_idx: bool,
+      indirect_desc: bool,
+      notify_on_empty: bool,
+      any_layout: bool,
+      serial: anyText,
+      'config-wce': bool,
+      'x-enable-wce-if-config-wce': bool,
+      'request-merging': bool,
+      discard: bool,
+      'write-zeroes': bool,
+      'report-discard-granularity': bool,
+      'max-discard-sectors': sectors,
+      'max-write-zeroes-sectors': sectors,
+      sizes: blockSizes,
+      minIo: blocks,
+      optIo: blocks,
+      granularity: fc.option(fc.integer({ min: 0, max: 16 }), { nil: undefined }),
+      geometry,
+    })
+    .map(({ sizes, minIo, optIo, granularity, geometry, ...r }) => {
+      const lbs = sizes.l || 512;
+      return {
+        ...r,
+        logical_block_size: sizes.l,
+        physical_block_size: sizes.p,
+        min_io_size: minIo * lbs,
+        opt_io_size: optIo * lbs,
+        discard_granularity: granularity === undefined ? -1 : granularity * lbs,
+        ...geometry,
+      };
+    });
+}
+
 function deviceArb(drive: string, iothreads: readonly string[], id: string | undefined, addr: number | undefined) {
   return fc
     .record({
-      numQueues: fc.integer({ min: 1, max: 16 }),
-      queueSize: pow2(2, 10),
-      eventIdx: fc.boolean(),
-      indirectDesc: fc.boolean(),
+      props: virtioBlkPropsArb(),
       ioeventfd: fc.boolean(),
       vectors: fc.integer({ min: 0, max: 2048 }),
       iothread: iothreads.length ? opt(fc.constantFrom(...iothreads)) : fc.constant(undefined),
-      serial: opt(anyText),
-      sizes: fc.tuple(pow2(9, 21), pow2(9, 21)),
-      discard: fc.boolean(),
-      writeZeroes: fc.boolean(),
-      configWce: fc.boolean(),
-      requestMerging: fc.boolean(),
-      segMaxAdjust: fc.boolean(),
       disableLegacy: fc.boolean(),
       modernPioNotify: fc.boolean(),
     })
-    .map(({ sizes, iothread, serial, ...r }): VirtioBlkPciSpec => ({
+    .map(({ iothread, ...r }): VirtioBlkPciSpec => ({
       driver: 'virtio-blk-pci',
       ...only('id', id),
       drive,
       ...r,
       ioeventfd: r.ioeventfd || iothread !== undefined,
       ...only('iothread', iothread),
-      ...only('serial', serial),
-      logicalBlockSize: Math.min(...sizes),
-      physicalBlockSize: Math.max(...sizes),
       ...only('addr', addr),
     }));
 }

@@ -59,6 +59,8 @@ export type CmdlineError =
   | { _tag: 'QueueSizeNotPowerOf2'; loc: string; value: number; max: number }
   | { _tag: 'BlockSizeMismatch'; loc: string }
   | { _tag: 'IothreadNeedsIoeventfd'; loc: string }
+  /** Another of the device model's realize checks failed; `message` is its QEMU wording. */
+  | { _tag: 'DeviceRealize'; loc: string; message: string }
   | { _tag: 'PciSlotInUse'; loc: string; slot: number; type: string; holder: string; holderId?: string }
   | { _tag: 'SmpCpus'; loc: string; cpus: number; bound: 'min' | 'max'; limit: number }
   /** Valid QEMU that iopath does not model (yet). */
@@ -155,6 +157,8 @@ function detail(e: Exclude<CmdlineError, { _tag: 'HelpRequested' }>): string {
       return 'logical_block_size > physical_block_size not supported';
     case 'IothreadNeedsIoeventfd':
       return 'ioeventfd is required for iothread';
+    case 'DeviceRealize':
+      return e.message;
     case 'PciSlotInUse':
       return `PCI: slot ${e.slot} function 0 not available for ${e.type}, in use by ${e.holder},id=${e.holderId ?? '(null)'}`;
     case 'SmpCpus':

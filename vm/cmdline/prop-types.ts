@@ -1,10 +1,13 @@
 /**
  * The property types device tables are built from, each QEMU's counterpart in
- * hw/core/qdev-properties.c and qdev-properties-system.c: bool, uintN, str, the
+ * hw/core/qdev-properties.c and qdev-properties-system.c: bool, uintN, str, size32, the
  * block-size type (DEFINE_PROP_BLOCKSIZE), the PCI address (DEFINE_PROP_PCI_DEVFN),
  * OnOffAuto, and the two references a virtio-blk device makes: its drive and its iothread.
+ * `MODEL_PROP_CODECS` picks the codec for each type a device model declares its own
+ * properties with.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type { VirtioBlkPropType } from '../../host/devices/virtio-blk/index.js';
 import type { CmdlineError } from './errors.js';
 import { formatBool, parseBool, parseQemuSize, parseUint } from './opts.js';
 import type { PropSite, PropType } from './props.js';
@@ -35,6 +38,8 @@ export function uintProp(bits: 8 | 16 | 32): PropType<number> {
   };
 }
 
+const uint16Prop = uintProp(16);
+
 export const strProp: PropType<string> = {
   name: 'str',
   parse: (raw) => E.right(raw),
@@ -45,13 +50,17 @@ export const strProp: PropType<string> = {
 export const MIN_BLOCK_SIZE = 512;
 export const MAX_BLOCK_SIZE = 2 * 1024 * 1024;
 
-/** A logical or physical block size: a size (`4k` allowed), a power of 2 in 512..2 MiB. */
+/**
+ * A logical or physical block size: a size (`4k` allowed), a power of 2 in 512..2 MiB, or
+ * 0 for unset (the backend's), as QEMU's set_blocksize() / check_block_size().
+ */
 export const blockSizeProp: PropType<number> = {
   name: 'size',
   parse(raw, site) {
     const r = parseQemuSize(raw);
     if ('error' in r) return E.left(valueBad(site, raw));
     const v = r.ok;
+    if (v === 0) return E.right(0);
     if (v < MIN_BLOCK_SIZE || v > MAX_BLOCK_SIZE) {
       return E.left({
         _tag: 'PropertyValueOutOfRange',
@@ -69,6 +78,34 @@ export const blockSizeProp: PropType<number> = {
     return E.right(v);
   },
   format: (n) => String(n),
+};
+
+const UINT32_MAX = 0xffffffff;
+
+/**
+ * A byte count below 4 GiB (DEFINE_PROP_SIZE32): a size, `4k` allowed. -1 (QEMU's
+ * UINT32_MAX, also accepted as `4294967295`) is the "unset" value the device tables use.
+ */
+export const size32Prop: PropType<number> = {
+  name: 'size',
+  parse(raw, site) {
+    if (raw === '-1') return E.right(-1);
+    const r = parseQemuSize(raw);
+    if ('error' in r) return E.left(valueBad(site, raw));
+    if (r.ok === UINT32_MAX) return E.right(-1);
+    if (r.ok > UINT32_MAX) {
+      return E.left({ _tag: 'PropertyValueOutOfRange', loc: site.loc, type: site.type, prop: site.prop, value: r.ok, min: 0, max: UINT32_MAX });
+    }
+    return E.right(r.ok);
+  },
+  format: (n) => String(n),
+};
+
+/** `num-queues`: a uint16, or `auto` (the device table's spelling of QEMU's VIRTIO_BLK_AUTO_NUM_QUEUES default). */
+export const queuesProp: PropType<number | 'auto'> = {
+  name: 'uint16',
+  parse: (raw, site) => (raw === 'auto' ? E.right('auto') : uint16Prop.parse(raw, site)),
+  format: (v) => String(v),
 };
 
 /**
@@ -103,6 +140,31 @@ export const disableLegacyProp: PropType<boolean> = {
     return E.left({ _tag: 'ParameterExpects', loc: site.loc, param: site.prop, expects: "'on', 'off' or 'auto'" });
   },
   format: formatBool,
+};
+
+/** The value each device-model property type holds. */
+interface ModelPropValues {
+  bool: boolean;
+  uint16: number;
+  uint32: number;
+  size32: number;
+  blocksize: number;
+  string: string;
+  queues: number | 'auto';
+}
+
+/**
+ * The codec for each type a device model declares its properties with (a registry: a
+ * model's new type fails to compile here until it has a codec).
+ */
+export const MODEL_PROP_CODECS: { readonly [K in VirtioBlkPropType]: PropType<ModelPropValues[K]> } = {
+  bool: boolProp,
+  uint16: uint16Prop,
+  uint32: uintProp(32),
+  size32: size32Prop,
+  blocksize: blockSizeProp,
+  string: strProp,
+  queues: queuesProp,
 };
 
 /** A drive reference (DEFINE_PROP_DRIVE): the drive must exist and be free. */

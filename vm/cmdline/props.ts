@@ -64,6 +64,35 @@ export function prop<S>() {
   return <K extends keyof S>(d: PropDecl<S, K>): AnyPropDecl<S> => d as unknown as AnyPropDecl<S>;
 }
 
+/** One entry of a device model's own table (e.g. `VIRTIO_BLK_PROPS`): type tag, default, help. */
+export interface ModelPropDecl<Tag extends string, T> {
+  readonly type: Tag;
+  readonly default: T;
+  readonly help: string;
+}
+
+/**
+ * A device model's property table as front-end declarations: each property keeps the
+ * model's name (as its field too), default and help, and parses and prints with the codec
+ * `codecs` registers for its type tag. The front end declares none of them again.
+ */
+export function declsFromModel<P, Tag extends string>(
+  table: { readonly [K in keyof P]: ModelPropDecl<Tag, P[K]> },
+  codecs: { readonly [T in Tag]: PropType<unknown> },
+): AnyPropDecl<P>[] {
+  return (Object.keys(table) as (keyof P & string)[]).map((name) => {
+    const d = table[name];
+    const decl: LooseDecl = {
+      name,
+      field: name,
+      type: codecs[d.type],
+      default: { kind: 'value', value: d.default },
+      help: d.help,
+    };
+    return decl as unknown as AnyPropDecl<P>;
+  });
+}
+
 // The machinery below reads and writes fields through these loose views: the table
 // guarantees each decl's type matches its field, which TypeScript cannot see through a
 // union of declarations.
@@ -152,12 +181,9 @@ export function propsHelp<S>(type: string, decls: readonly AnyPropDecl<S>[]): st
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((d) => {
       const head = `  ${d.name}=<${d.type.name}>`;
-      const def =
-        d.default.kind === 'value'
-          ? ` (default: ${d.type.format(d.default.value)})`
-          : d.default.kind === 'computed'
-            ? ` (default: ${d.default.describe})`
-            : '';
+      // An empty default (a string property's '') is printed as QEMU prints a NULL one: not at all.
+      const shown = d.default.kind === 'value' ? d.type.format(d.default.value) : d.default.kind === 'computed' ? d.default.describe : '';
+      const def = shown === '' ? '' : ` (default: ${shown})`;
       return `${head.padEnd(24)} - ${d.help}${def}`;
     });
   return [`${type} options:`, ...lines].join('\n');

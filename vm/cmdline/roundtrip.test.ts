@@ -16,11 +16,11 @@ describe('formatQemuArgs', () => {
     expect(formatQemuArgs(spec)).toEqual([
       '-m', '4G', '-smp', '4', '-accel', 'kvm', '-object', 'iothread,id=io0',
       '-drive', 'if=none,id=d0,file=disk.img,format=raw',
-      '-device', 'virtio-blk-pci,drive=d0,queue-size=512,iothread=io0,serial=a,,b',
+      '-device', 'virtio-blk-pci,drive=d0,num-queues=4,queue-size=512,serial=a,,b,iothread=io0',
     ]);
     expect(formatQemuCommandLine(spec)).toBe(
       'qemu-system-x86_64 -m 4G -smp 4 -accel kvm -object iothread,id=io0 -drive if=none,id=d0,file=disk.img,format=raw ' +
-        '-device virtio-blk-pci,drive=d0,queue-size=512,iothread=io0,serial=a,,b',
+        '-device virtio-blk-pci,drive=d0,num-queues=4,queue-size=512,serial=a,,b,iothread=io0',
     );
   });
 

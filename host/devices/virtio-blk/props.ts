@@ -4,6 +4,10 @@
  * `DEFINE_BLOCK_PROPERTIES`, `DEFINE_BLOCK_CHS_PROPERTIES` and the common virtio feature
  * bits `event_idx` / `indirect_desc` / `notify_on_empty` / `any_layout`).
  *
+ * This table is the one declaration: the QEMU command-line front end
+ * (vm/cmdline/virtio-blk-pci.ts) derives its `-device virtio-blk-pci` properties, their
+ * defaults, help and value codecs from it, and declares only the PCI proxy's own.
+ *
  * `parseVirtioBlkProps` reads the values a command line gives (strings such as "on", "4k",
  * "0x100"); `realizeVirtioBlkProps` runs the checks of QEMU's virtio_blk_device_realize()
  * and blkconf_* with QEMU's messages. Both return errors as values (tier 2).
@@ -50,7 +54,11 @@ export interface VirtioBlkProps {
 /** The properties after realize: queue count and block sizes resolved, geometry filled in. */
 export type VirtioBlkConf = Omit<VirtioBlkProps, 'num-queues'> & { 'num-queues': number };
 
-type PropType = 'bool' | 'uint16' | 'uint32' | 'size32' | 'blocksize' | 'string' | 'queues';
+/**
+ * Each property's type: QEMU's qdev property type, plus `queues` for num-queues (a uint16 or
+ * 'auto'). A front end picks its value codec by this tag (vm/cmdline/prop-types.ts).
+ */
+export type PropType = 'bool' | 'uint16' | 'uint32' | 'size32' | 'blocksize' | 'string' | 'queues';
 
 export interface PropDecl<T> {
   readonly type: PropType;
@@ -185,12 +193,20 @@ function guessGeometry(totalSectors: number): { cyls: number; heads: number; sec
 }
 
 /**
+ * What `num-queues` comes to: 'auto' is `autoNumQueues` (virtio-blk-pci: the vCPU count,
+ * virtio_pci_optimal_num_queues()), between 1 and VIRTIO_QUEUE_MAX.
+ */
+export function resolveNumQueues(n: number | 'auto', autoNumQueues: number): number {
+  return n === 'auto' ? Math.max(1, Math.min(QEMU_VIRTIO_QUEUE_MAX, autoNumQueues)) : n;
+}
+
+/**
  * virtio_blk_device_realize()'s checks and blkconf_blocksizes()/blkconf_geometry(), in
  * QEMU's order and words. `autoNumQueues` is what 'auto' means here (virtio-blk-pci: the
  * vCPU count, capped at 1024; a bare virtio-blk-device: 1).
  */
 export function realizeVirtioBlkProps(p: VirtioBlkProps, backendBytes: number, autoNumQueues = 1): E.Either<VirtioBlkPropError, VirtioBlkConf> {
-  const numQueues = p['num-queues'] === 'auto' ? Math.max(1, Math.min(QEMU_VIRTIO_QUEUE_MAX, autoNumQueues)) : p['num-queues'];
+  const numQueues = resolveNumQueues(p['num-queues'], autoNumQueues);
   if (numQueues === 0) return invalid('num-queues', 'num-queues property must be larger than 0');
   if (numQueues > QEMU_VIRTIO_QUEUE_MAX) return invalid('num-queues', `num-queues property must be at most ${QEMU_VIRTIO_QUEUE_MAX}`);
   const qs = p['queue-size'];
