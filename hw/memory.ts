@@ -12,6 +12,8 @@
 
 export const PAGE_SIZE = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+const TLB_SIZE = 64;
+const TLB_MASK = TLB_SIZE - 1;
 
 export class GuestMemoryFault extends Error {
   constructor(
@@ -31,8 +33,9 @@ export interface SgElem {
 
 export class GuestMemory {
   private readonly pages = new Map<number, Uint8Array>();
-  private lastPfn = -1;
-  private lastPage: Uint8Array | undefined;
+  /** A small direct-mapped cache of pfn → page (only pages that exist), so ring and buffer pages do not evict each other. */
+  private readonly tlbPfn = new Float64Array(TLB_SIZE).fill(-1);
+  private readonly tlbPage: (Uint8Array | undefined)[] = new Array(TLB_SIZE).fill(undefined);
 
   constructor(readonly size: number) {
     if (!Number.isSafeInteger(size) || size <= 0) throw new Error(`guest memory: bad RAM size ${size}`);
@@ -55,24 +58,26 @@ export class GuestMemory {
 
   /** The page holding pfn for reading (a shared zero page when never written). */
   private rpage(pfn: number): Uint8Array {
-    if (pfn === this.lastPfn) return this.lastPage!;
+    const slot = pfn & TLB_MASK;
+    if (this.tlbPfn[slot] === pfn) return this.tlbPage[slot]!;
     const p = this.pages.get(pfn);
     if (p === undefined) return ZERO_PAGE;
-    this.lastPfn = pfn;
-    this.lastPage = p;
+    this.tlbPfn[slot] = pfn;
+    this.tlbPage[slot] = p;
     return p;
   }
 
   /** The page holding pfn for writing (allocated on demand). */
   private wpage(pfn: number): Uint8Array {
-    if (pfn === this.lastPfn) return this.lastPage!;
+    const slot = pfn & TLB_MASK;
+    if (this.tlbPfn[slot] === pfn) return this.tlbPage[slot]!;
     let p = this.pages.get(pfn);
     if (p === undefined) {
       p = new Uint8Array(PAGE_SIZE);
       this.pages.set(pfn, p);
     }
-    this.lastPfn = pfn;
-    this.lastPage = p;
+    this.tlbPfn[slot] = pfn;
+    this.tlbPage[slot] = p;
     return p;
   }
 
@@ -240,9 +245,10 @@ export class GuestMemory {
   /** Drop a page's storage (the guest freed it and we no longer need its content). */
   discardPage(pfn: number): void {
     this.pages.delete(pfn);
-    if (pfn === this.lastPfn) {
-      this.lastPfn = -1;
-      this.lastPage = undefined;
+    const slot = pfn & TLB_MASK;
+    if (this.tlbPfn[slot] === pfn) {
+      this.tlbPfn[slot] = -1;
+      this.tlbPage[slot] = undefined;
     }
   }
 }
