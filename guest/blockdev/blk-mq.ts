@@ -17,6 +17,8 @@ interface HwQueue {
   /** Requests waiting for a tag. */
   waiting: BlkRequest[];
   stopped: boolean;
+  /** Inside run(): a completion during dispatch must not re-enter it. */
+  running: boolean;
 }
 
 export interface BlkMqOptions {
@@ -43,6 +45,7 @@ export class BlkMq {
       dispatch: [],
       waiting: [],
       stopped: false,
+      running: false,
     }));
   }
 
@@ -88,22 +91,28 @@ export class BlkMq {
   run(hwq: number): void {
     const q = this.hwqs[hwq];
     const ops = this.ops!;
-    if (q.stopped || q.dispatch.length === 0) return;
+    if (q.stopped || q.running || q.dispatch.length === 0) return;
+    q.running = true;
+    // Requests the driver queued since it was last told to kick (blk_mq_dispatch_rq_list's `queued`).
     let queuedWithoutLast = false;
+    let lastStatus: BlkStatus = 'ok';
     while (q.dispatch.length > 0) {
       const rq = q.dispatch[0];
       const last = q.dispatch.length === 1;
       if (this.trace.active) this.trace.emit({ kind: 'io-dispatch', t: this.sim.now, dev: this.opts.name, tag: rq.id, hwq, last });
       const st = ops.queueRq(hwq, rq, last);
+      lastStatus = st;
       if (st === 'resource') {
         q.stopped = true;
-        if (queuedWithoutLast) ops.commitRqs(hwq);
-        return;
+        break;
       }
       q.dispatch.shift();
       if (st !== 'ok') this.finish(rq, st);
       else queuedWithoutLast = !last;
     }
+    q.running = false;
+    // The batch ended without the driver seeing `last` on a request it accepted: let it kick.
+    if (queuedWithoutLast && lastStatus !== 'ok') ops.commitRqs(hwq);
   }
 
   /** The driver completed `rq` (from its interrupt handler). */
@@ -118,10 +127,12 @@ export class BlkMq {
     q.freeTags.push(rq.tag);
     const next = q.waiting.shift();
     if (next) {
+      // The task waiting for a tag gets this one and issues its request.
       next.tag = q.freeTags.pop()!;
       q.dispatch.push(next);
     }
     rq.done(status, rq);
+    if (next) this.run(rq.hwq);
   }
 
   /** blk_mq_start_stopped_hw_queues: the driver has room again. */

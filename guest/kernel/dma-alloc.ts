@@ -22,7 +22,14 @@ export class DmaAllocator {
   alloc(bytes: number, align = 8): number {
     const size = sizeClass(bytes, align);
     const list = this.freeLists.get(size);
-    if (list && list.length > 0) return list.pop()!;
+    if (list && list.length > 0) {
+      // Blocks are naturally aligned (pages to a page): a larger alignment must be searched for.
+      const natural = size >= PAGE_SIZE ? PAGE_SIZE : size;
+      if (align <= natural) return list.pop()!;
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (list[i] % align === 0) return list.splice(i, 1)[0];
+      }
+    }
     // Natural alignment: a block of a size class is aligned to its size (pages to a page).
     const a = Math.max(align, size >= PAGE_SIZE ? PAGE_SIZE : size);
     const addr = Math.ceil(this.next / a) * a;

@@ -42,11 +42,50 @@ export interface PciFunction extends PciAddress {
 export interface PciResourceWindows {
   mmioBase: number;
   ioBase: number;
+  /** Where 64-bit BARs too large for the 32-bit hole go (default 1 TiB). */
+  mmio64Base?: number;
+}
+
+/** 64-bit BARs this large (or larger) go above 4 GiB. */
+const MMIO32_LIMIT = 0x1000_0000;
+
+/**
+ * Size BAR `i` the way firmware does: write all-ones, read back the mask (both dwords of a
+ * 64-bit BAR), restore the original value. Undefined when the BAR is not implemented.
+ */
+function sizeBar(cfg: PciConfigAccess, a: PciAddress, i: number): { io: boolean; is64: boolean; size: number; flags: number } | undefined {
+  const reg = PCI_BASE_ADDRESS_0 + 4 * i;
+  const orig = cfg.read(a, reg, 4);
+  cfg.write(a, reg, 4, 0xffffffff);
+  const lo = cfg.read(a, reg, 4);
+  const io = (orig & PCI_BASE_ADDRESS_SPACE_IO) !== 0;
+  const is64 = !io && (orig & 0x6) === PCI_BASE_ADDRESS_MEM_TYPE_64 && i < 5;
+  let hi = 0xffffffff;
+  let origHi = 0;
+  if (is64) {
+    origHi = cfg.read(a, reg + 4, 4);
+    cfg.write(a, reg + 4, 4, 0xffffffff);
+    hi = cfg.read(a, reg + 4, 4);
+  }
+  const loMask = (io ? lo & ~0x3 : lo & ~0xf) >>> 0;
+  let size = 0;
+  if (is64) {
+    // The size is the two's complement of the 64-bit mask.
+    const mask = (BigInt(hi >>> 0) << 32n) | BigInt(loMask);
+    if (mask !== 0n) size = Number((1n << 64n) - mask);
+  } else if (loMask !== 0) size = (~loMask >>> 0) + 1;
+  if (size === 0) {
+    cfg.write(a, reg, 4, orig);
+    if (is64) cfg.write(a, reg + 4, 4, origHi);
+    return undefined;
+  }
+  return { io, is64, size, flags: orig & (io ? 0x3 : 0xf) };
 }
 
 export function enumeratePciBus(cfg: PciConfigAccess, win: PciResourceWindows, slots = 32): PciFunction[] {
   const found: PciFunction[] = [];
   let mmio = win.mmioBase;
+  let mmio64 = win.mmio64Base ?? 0x100_0000_0000;
   let io = win.ioBase;
   for (let slot = 0; slot < slots; slot++) {
     const a: PciAddress = { bus: 0, slot, fn: 0 };
@@ -55,34 +94,24 @@ export function enumeratePciBus(cfg: PciConfigAccess, win: PciResourceWindows, s
     const device = cfg.read(a, PCI_DEVICE_ID, 2);
     const bars: PciBar[] = [];
     for (let i = 0; i < 6; i++) {
-      const reg = PCI_BASE_ADDRESS_0 + 4 * i;
-      const orig = cfg.read(a, reg, 4);
-      cfg.write(a, reg, 4, 0xffffffff);
-      const mask = cfg.read(a, reg, 4);
-      const isIo = (orig & PCI_BASE_ADDRESS_SPACE_IO) !== 0;
-      const is64 = !isIo && (orig & 0x6) === PCI_BASE_ADDRESS_MEM_TYPE_64;
-      if (is64) {
-        cfg.write(a, reg + 4, 4, 0xffffffff);
-        cfg.read(a, reg + 4, 4);
-      }
-      const sizeMask = isIo ? mask & ~0x3 : mask & ~0xf;
-      const size = sizeMask === 0 ? 0 : (~sizeMask >>> 0) + 1;
-      if (size === 0) {
-        cfg.write(a, reg, 4, orig);
-        continue;
-      }
+      const bar = sizeBar(cfg, a, i);
+      if (!bar) continue;
       let addr: number;
-      if (isIo) {
-        addr = Math.ceil(io / size) * size;
-        io = addr + size;
+      if (bar.io) {
+        addr = Math.ceil(io / bar.size) * bar.size;
+        io = addr + bar.size;
+      } else if (bar.is64 && bar.size >= MMIO32_LIMIT) {
+        addr = Math.ceil(mmio64 / bar.size) * bar.size;
+        mmio64 = addr + bar.size;
       } else {
-        addr = Math.ceil(mmio / size) * size;
-        mmio = addr + size;
+        addr = Math.ceil(mmio / bar.size) * bar.size;
+        mmio = addr + bar.size;
       }
-      cfg.write(a, reg, 4, addr | (orig & (isIo ? 0x3 : 0xf)));
-      if (is64) cfg.write(a, reg + 4, 4, 0);
-      bars.push({ index: i, io: isIo, addr, size });
-      if (is64) i++;
+      const reg = PCI_BASE_ADDRESS_0 + 4 * i;
+      cfg.write(a, reg, 4, (addr % 0x1_0000_0000) | bar.flags);
+      if (bar.is64) cfg.write(a, reg + 4, 4, Math.floor(addr / 0x1_0000_0000));
+      bars.push({ index: i, io: bar.io, addr, size: bar.size });
+      if (bar.is64) i++;
     }
     const cmd = cfg.read(a, PCI_COMMAND, 2);
     cfg.write(a, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_MASTER);
