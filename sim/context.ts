@@ -30,12 +30,23 @@ export class ExecutionContext {
     readonly kind: ContextKind,
   ) {}
 
-  /** Run `fn` on this context as soon as it is free (and not before the current local time). */
+  /**
+   * Run `fn` on this context as soon as it is free (and not before the current local
+   * time). Work queued behind other work whose length was not known yet is re-queued
+   * until the context is really free, so it runs at an event time equal to its start:
+   * nothing another context does between those instants can see its effects early.
+   */
   run(what: string, fn: () => void): void {
     const start = Math.max(this.sim.now, this.freeAt);
-    // Reserve the slot now so later arrivals queue behind this work in arrival order.
-    this.freeAt = start;
-    this.sim.at(start, () => this.exec(what, fn));
+    this.sim.at(start, () => this.startWhenFree(what, fn));
+  }
+
+  private startWhenFree(what: string, fn: () => void): void {
+    if (this.freeAt > this.sim.now) {
+      this.sim.at(this.freeAt, () => this.startWhenFree(what, fn));
+      return;
+    }
+    this.exec(what, fn);
   }
 
   /** Run `fn` now, inline, as work of this context (the caller is already at the right time). */

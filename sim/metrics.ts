@@ -33,7 +33,7 @@ export class Metrics {
   private inWindow = false;
   private start = 0;
   private end = 0;
-  private readonly m: MetricsSnapshot = Metrics.empty();
+  private m: MetricsSnapshot = Metrics.empty();
 
   static empty(): MetricsSnapshot {
     const byReason = Object.fromEntries(EXIT_REASONS.map((r) => [r, 0])) as Record<ExitReason, number>;
@@ -58,6 +58,8 @@ export class Metrics {
   readonly sink: TraceSink = (e: TraceEvent) => {
     if (e.kind === 'phase') {
       if (e.name === 'run') {
+        // A new measured window: counts start again from zero.
+        this.m = Metrics.empty();
         this.inWindow = true;
         this.start = e.t;
       } else if (e.name === 'done' && this.inWindow) {
@@ -110,8 +112,17 @@ export class Metrics {
     }
   };
 
+  /** A copy of the counts of the current (or last) window, unaffected by what runs later. */
   snapshot(): MetricsSnapshot {
-    return { ...this.m, windowNs: (this.inWindow ? this.start : this.end) - this.start };
+    const m = this.m;
+    return {
+      ...m,
+      windowNs: (this.inWindow ? this.start : this.end) - this.start,
+      latenciesNs: [...m.latenciesNs],
+      exits: { ...m.exits, byReason: { ...m.exits.byReason }, byHandler: { ...m.exits.byHandler }, byPurpose: { ...m.exits.byPurpose } },
+      irqByPath: { ...m.irqByPath },
+      busyNs: { ...m.busyNs },
+    };
   }
 }
 

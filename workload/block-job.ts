@@ -58,14 +58,31 @@ export function startBlockJob(k: GuestKernel, blk: BlkMq, user: DmaAllocator, sp
   let wakeupPending = false;
   const completedQueue: { io: JobIo; status: BlkStatus; buf: number }[] = [];
 
-  const submitMore = (): void => {
-    while (inflight < spec.iodepth && !exhausted) {
+  let submitPending = false;
+
+  /**
+   * One io_submit of one I/O; the next one is a separate system call, run as its own
+   * piece of work on the CPU so that what the device sees of the ring is never ahead of
+   * what the guest has written by then in virtual time.
+   */
+  const submitOne = (): void => {
+    submitPending = false;
+    if (inflight < spec.iodepth && !exhausted) {
       const n = spec.ios.next();
-      if (n.done) {
-        exhausted = true;
-        break;
-      }
-      const io = n.value;
+      if (n.done) exhausted = true;
+      else submit(n.value);
+    }
+    if (inflight < spec.iodepth && !exhausted) submitMore();
+    else if (exhausted && inflight === 0) onFinish({ name: spec.name, ios: done, errors, finishedAt: k.sim.now });
+  };
+
+  const submitMore = (): void => {
+    if (submitPending) return;
+    submitPending = true;
+    cpu.schedule(spec.name + ' submit', submitOne);
+  };
+
+  const submit = (io: JobIo): void => {
       const buf = free.pop()!;
       if (io.op === 'write') spec.hooks?.beforeWrite?.(io, buf);
       const blkIo: BlkIo = {
@@ -85,8 +102,6 @@ export function startBlockJob(k: GuestKernel, blk: BlkMq, user: DmaAllocator, sp
           cpu.schedule(spec.name + ' reap', reap);
         }
       });
-    }
-    if (exhausted && inflight === 0) onFinish({ name: spec.name, ios: done, errors, finishedAt: k.sim.now });
   };
 
   const reap = (): void => {
@@ -99,8 +114,9 @@ export function startBlockJob(k: GuestKernel, blk: BlkMq, user: DmaAllocator, sp
       spec.hooks?.completed?.(c.io, c.status, c.buf);
       free.push(c.buf);
     }
-    submitMore();
+    if (exhausted && inflight === 0) onFinish({ name: spec.name, ios: done, errors, finishedAt: k.sim.now });
+    else if (!submitPending) submitOne();
   };
 
-  cpu.schedule(spec.name + ' start', submitMore);
+  submitMore();
 }

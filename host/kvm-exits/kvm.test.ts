@@ -119,7 +119,7 @@ describe('KVM exits', () => {
       if (!v.pvEoiPending()) v.wrmsr(MSR_X2APIC_EOI, 0);
     });
     v.run('idle', () => v.halt());
-    sim.at(10, () => vm.signalMsi(msiAddress(0), 0x43, 'irqfd', 'd'));
+    sim.at(2000, () => vm.signalMsi(msiAddress(0), 0x43, 'irqfd', 'd'));
     sim.run();
     expect(exits().map((e) => e.reason)).toEqual(['HLT']);
   });

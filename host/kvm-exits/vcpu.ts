@@ -222,7 +222,8 @@ export class KvmVcpu implements VcpuPort {
   /** KVM injects `vector` into this vCPU (from an MSI, an irqfd or the IOAPIC). */
   inject(vector: number, level: boolean, path: IrqPath, dev: string): void {
     const { sim, costs, opts, trace } = this.vm;
-    const wasHalted = this.halted;
+    // Halted only if the HLT happened by now: work running ahead in local time may halt later.
+    const wasHalted = this.halted && this.haltedAt <= sim.now;
     const posted = !wasHalted && opts.apicv;
     if (trace.active) trace.emit({ kind: 'irq', t: sim.now, dev, vector, path, vcpu: this.index, vcpuState: wasHalted ? 'halted' : 'running', posted });
     const deliver = (): void =>

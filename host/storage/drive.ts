@@ -56,12 +56,19 @@ function driveCache(v: unknown): E.Either<BlockError, CacheFlags> {
 
 /** The protocol node's spec from `file` (a filename), the `file.*` options and `aio`. */
 function protocolSpec(file: unknown, fileOpts: unknown, aio: unknown): E.Either<BlockError, Record<string, unknown> | undefined> {
-  const extra = { ...(isPlainObject(fileOpts) ? fileOpts : {}), ...(aio === undefined ? {} : { aio }) };
-  if (file === undefined) return E.right(isPlainObject(fileOpts) ? extra : undefined);
+  const given = isPlainObject(fileOpts) ? fileOpts : {};
+  // `aio` is a flag of the -drive (QEMU's BDRV_O_NATIVE_AIO): protocols without AIO modes ignore it.
+  const withAio = (driver: string): Record<string, unknown> => (aio !== undefined && takesAio(driver) ? { ...given, aio } : given);
+  if (file === undefined) return E.right(isPlainObject(fileOpts) ? withAio(String(given.driver ?? 'file')) : undefined);
   if (typeof file !== 'string') return E.left({ _tag: 'BadParameter', parameter: 'file', value: file, expected: 'a filename' });
   return E.flatMap(findProtocolDriver(file), (drv) =>
-    E.flatMap(drv.parseFilename ? drv.parseFilename(file) : E.right({ filename: file }), (opts) => E.right({ driver: drv.formatName, ...opts, ...extra })),
+    E.flatMap(drv.parseFilename ? drv.parseFilename(file) : E.right({ filename: file }), (opts) => E.right({ driver: drv.formatName, ...opts, ...withAio(drv.formatName) })),
   );
+}
+
+function takesAio(driver: string): boolean {
+  const drv = findBlockDriver(driver);
+  return drv !== undefined && 'aio' in drv.options;
 }
 
 /** Open the protocol node alone, read its first sector, and let the drivers' probes name the format. */
