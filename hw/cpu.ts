@@ -12,6 +12,11 @@ export type AccessSize = 1 | 2 | 4 | 8;
 
 /** x2APIC EOI register (MSR 0x80B). */
 export const MSR_X2APIC_EOI = 0x80b;
+/** x2APIC interrupt command register (MSR 0x830): bits 63:32 destination, 7:0 vector. */
+export const MSR_X2APIC_ICR = 0x830;
+export const x2apicIcr = (dest: number, vector: number): number => dest * 0x1_0000_0000 + (vector & 0xff);
+/** Linux's RESCHEDULE_VECTOR (arch/x86/include/asm/irq_vectors.h). */
+export const RESCHEDULE_VECTOR = 0xfd;
 
 /** The MSI address window: 0xFEExxxxx (Intel SDM 10.11.1), destination APIC ID in bits 19:12. */
 export const MSI_ADDR_BASE = 0xfee00000;

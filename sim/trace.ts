@@ -35,10 +35,10 @@ export const EXIT_REASONS: readonly ExitReason[] = [
 export type ExitHandler = 'kvm' | 'qemu';
 
 /** What the guest was doing when it exited, for per-purpose breakdowns. */
-export type ExitPurpose = 'notify' | 'isr' | 'eoi' | 'idle' | 'irq' | 'config' | 'msix' | 'pci' | 'other';
+export type ExitPurpose = 'notify' | 'isr' | 'eoi' | 'idle' | 'irq' | 'ipi' | 'config' | 'msix' | 'pci' | 'other';
 
 /** How an interrupt reached KVM. */
-export type IrqPath = 'irqfd' | 'KVM_SIGNAL_MSI' | 'KVM_IRQ_LINE';
+export type IrqPath = 'irqfd' | 'KVM_SIGNAL_MSI' | 'KVM_IRQ_LINE' | 'IPI';
 
 export type TraceEvent =
   | { kind: 'phase'; t: number; name: 'setup' | 'run' | 'drain' | 'done' }

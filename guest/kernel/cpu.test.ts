@@ -70,7 +70,7 @@ function fakeCpu() {
   const port = new FakePort();
   const idt = new GuestIdt();
   const entered: number[] = [];
-  const cpu = new GuestCpu(port, idt, (c) => entered.push(c.index));
+  const cpu: GuestCpu = new GuestCpu(port, idt, { enter: (c) => entered.push(c.index), current: () => cpu });
   return { port, idt, cpu, entered };
 }
 
@@ -181,7 +181,7 @@ describe('GuestCpu on KVM', () => {
     trace.attach(rec.sink);
     const vm = new KvmVm(sim, trace, new CostModel(), { apicv: false, pvEoi: false, haltPollNs: 0, ...opts }, new ExecutionContext(sim, trace, 'main-loop', 'main-loop'), 1);
     const idt = new GuestIdt();
-    const cpu = new GuestCpu(vm.vcpus[0], idt, () => undefined);
+    const cpu: GuestCpu = new GuestCpu(vm.vcpus[0], idt, { enter: () => undefined, current: () => cpu });
     const exits = () => rec.events.flatMap((e) => (e.kind === 'exit' ? [e.reason] : []));
     return { sim, vm, idt, cpu, exits };
   }
@@ -209,5 +209,38 @@ describe('GuestCpu on KVM', () => {
     sim.at(sim.now + 10_000, () => vm.signalMsi(msiAddress(0), v, 'irqfd', 'test'));
     sim.run();
     expect(exits()).toEqual(['HLT', 'HLT']);
+  });
+});
+
+describe('cross-CPU wakeups', () => {
+  it('work for a halted CPU from another CPU costs a reschedule IPI: an ICR write that exits on the sender', () => {
+    const sim = new Simulator();
+    const trace = new Trace();
+    const rec = new Recorder();
+    trace.attach(rec.sink);
+    const vm = new KvmVm(sim, trace, new CostModel(), { apicv: true, pvEoi: true, haltPollNs: 0 }, new ExecutionContext(sim, trace, 'main-loop', 'main-loop'), 2);
+    const k = new GuestKernel(sim, trace, new CostModel(), new GuestMemory(64 << 20), vm.vcpus, 0xc0000000);
+    const ran: string[] = [];
+    k.cpus[1].schedule('idle', () => ran.push('cpu1 first'));
+    sim.run();
+    sim.at(10_000, () => k.cpus[0].schedule('waker', () => k.cpus[1].schedule('woken', () => ran.push(`cpu1 woken, current=${k.current.index}`))));
+    sim.run();
+    expect(ran).toEqual(['cpu1 first', 'cpu1 woken, current=1']);
+    const exits = rec.events.flatMap((e) => (e.kind === 'exit' ? [`${e.vcpu}:${e.reason}:${e.purpose}`] : []));
+    expect(exits).toContain('0:MSR_WRITE:ipi');
+    const irqs = rec.events.flatMap((e) => (e.kind === 'irq' ? [`${e.vcpu}:${e.path}:${e.vcpuState}`] : []));
+    expect(irqs).toEqual(['1:IPI:halted']);
+  });
+
+  it('work for a running CPU needs no IPI', () => {
+    const sim = new Simulator();
+    const trace = new Trace();
+    const rec = new Recorder();
+    trace.attach(rec.sink);
+    const vm = new KvmVm(sim, trace, new CostModel(), { apicv: true, pvEoi: true, haltPollNs: 0 }, new ExecutionContext(sim, trace, 'main-loop', 'main-loop'), 1);
+    const k = new GuestKernel(sim, trace, new CostModel(), new GuestMemory(64 << 20), vm.vcpus, 0xc0000000);
+    k.cpus[0].schedule('a', () => k.cpus[0].schedule('b', () => undefined));
+    sim.run();
+    expect(rec.events.some((e) => e.kind === 'exit' && e.purpose === 'ipi')).toBe(false);
   });
 });

@@ -5,7 +5,7 @@
  * WRMSR unless KVM's PV-EOI flag says it may be skipped, as Linux's
  * kvm_guest_apic_eoi_write does.
  */
-import { MSR_X2APIC_EOI, type VcpuPort } from '../../hw/cpu.js';
+import { MSR_X2APIC_EOI, MSR_X2APIC_ICR, RESCHEDULE_VECTOR, x2apicIcr, type VcpuPort } from '../../hw/cpu.js';
 
 export type IrqHandler = () => void;
 
@@ -30,13 +30,22 @@ export class GuestIdt {
   }
 }
 
+/** What a CPU needs of the kernel: to say it is running, and who else is. */
+export interface CpuHooks {
+  enter(cpu: GuestCpu): void;
+  current(): GuestCpu;
+}
+
 export class GuestCpu {
   private queued = 0;
+  private halted = false;
+  /** Work for this CPU that waits for the reschedule IPI to wake it. */
+  private readonly wakeList: { what: string; fn: () => void }[] = [];
 
   constructor(
     readonly port: VcpuPort,
     private readonly idt: GuestIdt,
-    private readonly onEnter: (cpu: GuestCpu) => void,
+    private readonly hooks: CpuHooks,
   ) {
     port.setInterruptEntry((v) => this.interrupt(v));
   }
@@ -45,25 +54,48 @@ export class GuestCpu {
     return this.port.index;
   }
 
-  /** Queue kernel or user work on this CPU. The CPU halts when the queue runs dry. */
+  /**
+   * Queue kernel or user work on this CPU. The CPU halts when the queue runs dry. Work
+   * for a halted CPU from another CPU wakes it the way Linux does (try_to_wake_up →
+   * smp_send_reschedule): a reschedule IPI, an ICR write that exits on the sender.
+   */
   schedule(what: string, fn: () => void): void {
     this.queued++;
+    const from = this.hooks.current();
+    if (this.halted && from !== this) {
+      this.wakeList.push({ what, fn });
+      if (this.wakeList.length === 1) from.port.wrmsr(MSR_X2APIC_ICR, x2apicIcr(this.index, RESCHEDULE_VECTOR));
+      return;
+    }
+    this.queue(what, fn);
+  }
+
+  private queue(what: string, fn: () => void): void {
     this.port.run(what, () => {
-      this.onEnter(this);
+      this.enter();
       fn();
       this.queued--;
       this.idleIfNothingQueued();
     });
   }
 
+  private enter(): void {
+    this.halted = false;
+    this.hooks.enter(this);
+  }
+
   private interrupt(vector: number): void {
-    this.onEnter(this);
-    this.idt.handler(vector)?.();
+    this.enter();
+    if (vector === RESCHEDULE_VECTOR) for (const w of this.wakeList.splice(0)) this.queue(w.what, w.fn);
+    else this.idt.handler(vector)?.();
     if (!this.port.pvEoiPending()) this.port.wrmsr(MSR_X2APIC_EOI, 0);
     this.idleIfNothingQueued();
   }
 
   private idleIfNothingQueued(): void {
-    if (this.queued === 0) this.port.halt();
+    if (this.queued === 0) {
+      this.halted = true;
+      this.port.halt();
+    }
   }
 }

@@ -29,7 +29,7 @@ export class GuestKernel {
     /** Where usable low RAM ends (the PCI hole starts). */
     readonly lowRamEnd: number,
   ) {
-    this.cpus = ports.map((p) => new GuestCpu(p, this.idt, (c) => (this.cur = c)));
+    this.cpus = ports.map((p) => new GuestCpu(p, this.idt, { enter: (c) => (this.cur = c), current: () => this.cur }));
     this.cur = this.cpus[0];
     // Kernel DMA memory: from 1 MiB, a quarter of RAM (4 MiB to 256 MiB), below `lowRamEnd`; the rest is for user buffers.
     this.dmaEnd = Math.min(mem.size, lowRamEnd, 0x100000 + Math.max(0x400000, Math.min(Math.floor(mem.size / 4), 0x10000000)));

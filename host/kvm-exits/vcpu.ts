@@ -3,7 +3,7 @@
  * Every device access becomes a `VmExit`, dispatched in one exhaustive switch that emits
  * the exit's trace event as it decides who handles it. Nothing else counts exits.
  */
-import { MSR_X2APIC_EOI, type AccessSize, type InterruptEntry, type VcpuPort } from '../../hw/cpu.js';
+import { MSR_X2APIC_EOI, MSR_X2APIC_ICR, type AccessSize, type InterruptEntry, type VcpuPort } from '../../hw/cpu.js';
 import type { ExecutionContext } from '../../sim/context.js';
 import type { ExitHandler, ExitPurpose, IrqPath } from '../../sim/trace.js';
 import type { AddressSpace } from './address-space.js';
@@ -137,9 +137,16 @@ export class KvmVcpu implements VcpuPort {
         break;
       }
       case 'MSR_WRITE':
-        this.purpose = e.msr === MSR_X2APIC_EOI ? 'eoi' : 'other';
         sim.advance(costs.ns('kvm.msr.eoi'));
-        if (e.msr === MSR_X2APIC_EOI) this.completeEoi();
+        if (e.msr === MSR_X2APIC_EOI) {
+          this.purpose = 'eoi';
+          this.completeEoi();
+        } else if (e.msr === MSR_X2APIC_ICR) {
+          // An IPI: KVM's in-kernel APIC delivers it (the fast path for ICR writes).
+          this.purpose = 'ipi';
+          const dest = Math.floor(e.value / 0x1_0000_0000);
+          this.vm.vcpus[dest]?.inject(e.value & 0xff, false, 'IPI', `vcpu${this.index}`);
+        }
         break;
       case 'EOI_INDUCED':
         this.purpose = 'eoi';
