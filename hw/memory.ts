@@ -199,6 +199,24 @@ export class GuestMemory {
   }
 
   /**
+   * The page holding [addr, addr+len) when the range lies inside one page (the caller
+   * indexes it at `addr % PAGE_SIZE`), for writing structures in place; undefined when
+   * the range crosses a page. Allocates the page.
+   */
+  pageForWrite(addr: number, len: number): Uint8Array | undefined {
+    this.check(addr, len);
+    const off = addr % PAGE_SIZE;
+    return off + len <= PAGE_SIZE ? this.wpage(Math.floor(addr / PAGE_SIZE)) : undefined;
+  }
+
+  /** Like pageForWrite, for reading: never-written pages read as a shared zero page. */
+  pageForRead(addr: number, len: number): Uint8Array | undefined {
+    this.check(addr, len);
+    const off = addr % PAGE_SIZE;
+    return off + len <= PAGE_SIZE ? this.rpage(Math.floor(addr / PAGE_SIZE)) : undefined;
+  }
+
+  /**
    * The bytes at [addr, addr+len) without copying when they lie in one page (a view of
    * that page, valid only until guest memory next changes), else a copy. This is how a
    * device hands a guest buffer to a consumer that copies it at once, as QEMU maps guest

@@ -71,10 +71,14 @@ export interface DiskInfo {
   irqMode: 'msix' | 'msix-shared' | 'intx';
 }
 
+/** Per-tag request memory (Linux's struct virtblk_req in the request PDU). */
 interface Pdu {
   hdr: number;
   status: number;
   payload: number;
+  /** The header and status buffers as sg entries, made once. */
+  hdrSg: SgElem[];
+  statusSg: SgElem;
 }
 
 const OP_TYPE = {
@@ -106,7 +110,7 @@ export class VirtioBlkDriver implements BlkMqOps {
     this.blk.setOps(this);
     this.pdus = vqs.map(() => Array.from({ length: disk.queueDepth }, () => {
       const a = k.alloc.alloc(64, 64);
-      return { hdr: a, payload: a + 16, status: a + 32 };
+      return { hdr: a, payload: a + 16, status: a + 32, hdrSg: [{ addr: a, len: B.VIRTIO_BLK_OUTHDR_SIZE }], statusSg: { addr: a + 32, len: 1 } };
     }));
   }
 
@@ -190,16 +194,16 @@ export class VirtioBlkDriver implements BlkMqOps {
     const type = OP_TYPE[rq.op];
     B.writeOutHdr(mem, pdu.hdr, { type, ioprio: 0, sector: rq.op === 'flush' || rq.op === 'get-id' ? 0 : rq.sector });
     mem.write8(pdu.status, 0xff);
-    const out: SgElem[] = [{ addr: pdu.hdr, len: B.VIRTIO_BLK_OUTHDR_SIZE }];
-    const inb: SgElem[] = [];
-    if (rq.op === 'write') out.push(...rq.sg);
-    else if (rq.op === 'read' || rq.op === 'get-id') inb.push(...rq.sg);
+    let out: SgElem[] = pdu.hdrSg;
+    let inb: SgElem[] = [];
+    if (rq.op === 'write') out = out.concat(rq.sg);
+    else if (rq.op === 'read' || rq.op === 'get-id') inb = rq.sg.slice();
     else if (rq.op === 'discard' || rq.op === 'write-zeroes') {
       const flags = rq.op === 'write-zeroes' && rq.unmap ? B.VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
       mem.write(pdu.payload, B.encodeDwzSegments([{ sector: rq.sector, numSectors: rq.sectors, flags }]));
-      out.push({ addr: pdu.payload, len: B.VIRTIO_BLK_DWZ_SEG_SIZE });
+      out = [pdu.hdrSg[0], { addr: pdu.payload, len: B.VIRTIO_BLK_DWZ_SEG_SIZE }];
     }
-    inb.push({ addr: pdu.status, len: 1 });
+    inb.push(pdu.statusSg);
     if (!vq.addSgs(out, inb, rq)) {
       // -ENOSPC: the ring is full; blk-mq stops the queue and retries after a completion.
       if (vq.isBroken()) return 'ioerr';

@@ -6,7 +6,7 @@
  * driver keeps shadows of what it published (avail idx, avail flags) and reads what
  * the device wrote (used idx, used ring, avail_event) from guest memory.
  */
-import type { GuestMemory, SgElem } from '../../hw/memory.js';
+import { PAGE_SIZE, type GuestMemory, type SgElem } from '../../hw/memory.js';
 import {
   VIRTQ_AVAIL_F_NO_INTERRUPT,
   VIRTQ_DESC_F_INDIRECT,
@@ -135,10 +135,34 @@ export class DriverVirtqueue<T> {
 
   private writeDesc(a: number, addr: number, len: number, flags: number, next: number): void {
     const mem = this.mem;
-    mem.write64(a, addr);
-    mem.write32(a + 8, len);
-    mem.write16(a + 12, flags);
-    mem.write16(a + 14, next);
+    const p = mem.pageForWrite(a, VIRTQ_DESC_SIZE);
+    if (p === undefined) {
+      mem.write64(a, addr);
+      mem.write32(a + 8, len);
+      mem.write16(a + 12, flags);
+      mem.write16(a + 14, next);
+      return;
+    }
+    // One struct virtq_desc, little-endian, in place.
+    const o = a % PAGE_SIZE;
+    const lo = addr % 0x1_0000_0000;
+    const hi = Math.floor(addr / 0x1_0000_0000);
+    p[o] = lo;
+    p[o + 1] = lo >>> 8;
+    p[o + 2] = lo >>> 16;
+    p[o + 3] = lo >>> 24;
+    p[o + 4] = hi;
+    p[o + 5] = hi >>> 8;
+    p[o + 6] = hi >>> 16;
+    p[o + 7] = hi >>> 24;
+    p[o + 8] = len;
+    p[o + 9] = len >>> 8;
+    p[o + 10] = len >>> 16;
+    p[o + 11] = len >>> 24;
+    p[o + 12] = flags;
+    p[o + 13] = flags >>> 8;
+    p[o + 14] = next;
+    p[o + 15] = next >>> 8;
   }
 
   /** virtqueue_kick_prepare: should the device be notified of what was added since the last kick? */

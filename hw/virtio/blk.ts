@@ -8,7 +8,7 @@
  *
  * Config space: struct virtio_blk_config, offsets below.
  */
-import type { GuestMemory } from '../memory.js';
+import { PAGE_SIZE, type GuestMemory } from '../memory.js';
 
 /* Feature bits */
 export const VIRTIO_BLK_F_SIZE_MAX = 1;
@@ -73,9 +73,25 @@ export interface VirtioBlkOutHdr {
 }
 
 export function writeOutHdr(mem: GuestMemory, addr: number, h: VirtioBlkOutHdr): void {
-  mem.write32(addr, h.type);
-  mem.write32(addr + 4, h.ioprio);
-  mem.write64(addr + 8, h.sector);
+  const p = mem.pageForWrite(addr, VIRTIO_BLK_OUTHDR_SIZE);
+  if (p === undefined) {
+    mem.write32(addr, h.type);
+    mem.write32(addr + 4, h.ioprio);
+    mem.write64(addr + 8, h.sector);
+    return;
+  }
+  const o = addr % PAGE_SIZE;
+  putLe32(p, o, h.type);
+  putLe32(p, o + 4, h.ioprio);
+  putLe32(p, o + 8, h.sector % 0x1_0000_0000);
+  putLe32(p, o + 12, Math.floor(h.sector / 0x1_0000_0000));
+}
+
+function putLe32(p: Uint8Array, o: number, v: number): void {
+  p[o] = v;
+  p[o + 1] = v >>> 8;
+  p[o + 2] = v >>> 16;
+  p[o + 3] = v >>> 24;
 }
 
 export function readOutHdr(mem: GuestMemory, addr: number): VirtioBlkOutHdr {
