@@ -22,10 +22,13 @@
  * otherwise: one of the outcomes a real crash allows.
  */
 import type { BlockBackendApi, BlockCallback, BlockIoError, WriteFlags } from './block-backend-api.js';
-import type { BlockEnv, IoAcct } from './driver.js';
+import type { BlockEnv, IoAcct, WriteReqFlags } from './driver.js';
 import { ioError } from './errors.js';
 import { subtree, type BlockDriverState } from './node.js';
 import { SlabAllocator } from './slab.js';
+
+const FUA: WriteReqFlags = { fua: true };
+const CACHED: WriteReqFlags = { fua: false };
 
 /** Where read buffers come from (see slab.ts). */
 const readBuffers = new SlabAllocator();
@@ -103,7 +106,7 @@ export class BlockBackend implements BlockBackendApi {
 
   write(offset: number, data: Uint8Array, flags: WriteFlags, cb: BlockCallback): void {
     const acct = this.begin();
-    const err = this.check(offset, data.length, true) ?? this.root.pwritev(offset, data, { fua: !!flags.fua || !this.wce }, acct);
+    const err = this.check(offset, data.length, true) ?? this.root.pwritev(offset, data, flags.fua || !this.wce ? FUA : CACHED, acct);
     this.complete(acct, err, undefined, cb);
   }
 

@@ -110,6 +110,13 @@ export class VolatileCache {
 
   write(offset: number, data: Uint8Array): void {
     const end = offset + data.length;
+    const first = Math.floor(offset / CHUNK);
+    if (end > offset && end <= (first + 1) * CHUNK) {
+      // Within one chunk (a 4 KiB write at a 4 KiB boundary is the usual case): one copy, no view.
+      const base = first * CHUNK;
+      this.chunkForWrite(first, offset === base && end === base + CHUNK).set(data, offset - base);
+      return;
+    }
     let pos = offset;
     while (pos < end) {
       const idx = Math.floor(pos / CHUNK);

@@ -45,6 +45,9 @@ export interface BdrvChild {
 
 type BlockOp = 'read' | 'write' | 'flush' | 'discard' | 'write-zeroes';
 
+/** What a driver without FUA support is passed for a FUA write (the flush follows it). */
+const NO_FLAGS: WriteReqFlags = {};
+
 /** Largest zero buffer the write-zeroes fallback writes at once. */
 const ZERO_FALLBACK_MAX = 1 << 20;
 
@@ -95,8 +98,8 @@ export class BlockDriverState {
     }
     if (n === 0) return null;
     const dst = n === buf.length ? buf : buf.subarray(0, n);
-    if (!this.isAligned(offset, n, len)) {
-      const [a0, a1] = this.padded(offset, n, len);
+    if (!this.isAligned(offset, n)) {
+      const [a0, a1] = this.padded(offset, n);
       const tmp = new Uint8Array(a1 - a0);
       const err = this.driverRead(a0, tmp, acct);
       if (!err) dst.set(tmp.subarray(offset - a0, offset - a0 + n));
@@ -112,12 +115,11 @@ export class BlockDriverState {
     if (err) return err;
     if (bytes === 0) return null;
     this.writeGen++;
-    const len = this.getLength();
     let werr: BlockIoError | null;
-    if (this.isAligned(offset, bytes, len)) {
+    if (this.isAligned(offset, bytes)) {
       werr = this.driverWrite(offset, data, flags, acct);
     } else {
-      const [a0, a1] = this.padded(offset, bytes, len);
+      const [a0, a1] = this.padded(offset, bytes);
       const tmp = new Uint8Array(a1 - a0);
       werr = this.driverRead(a0, tmp, acct);
       if (!werr) {
@@ -237,14 +239,14 @@ export class BlockDriverState {
   }
 
   /** Aligned for the driver: start on a boundary, and end on one or at the end of the node. */
-  private isAligned(offset: number, bytes: number, len: number): boolean {
+  private isAligned(offset: number, bytes: number): boolean {
     const a = this.requestAlignment;
-    return a === 1 || (offset % a === 0 && ((offset + bytes) % a === 0 || offset + bytes === len));
+    return a === 1 || (offset % a === 0 && ((offset + bytes) % a === 0 || offset + bytes === this.getLength()));
   }
 
-  private padded(offset: number, bytes: number, len: number): [number, number] {
+  private padded(offset: number, bytes: number): [number, number] {
     const a = this.requestAlignment;
-    return [offset - (offset % a), Math.min(Math.ceil((offset + bytes) / a) * a, len)];
+    return [offset - (offset % a), Math.min(Math.ceil((offset + bytes) / a) * a, this.getLength())];
   }
 
   private driverRead(offset: number, buf: Uint8Array, acct: IoAcct): BlockIoError | null {
@@ -254,7 +256,7 @@ export class BlockDriverState {
 
   private driverWrite(offset: number, data: Uint8Array, flags: WriteReqFlags, acct: IoAcct): BlockIoError | null {
     const before = acct.ns;
-    const f = flags.fua && !this.drv.supportsFua ? {} : flags;
+    const f = flags.fua && !this.drv.supportsFua ? NO_FLAGS : flags;
     return this.traced('write', offset, data.length, before, acct, this.drv.pwritev(this.opaque, offset, data, f, acct));
   }
 

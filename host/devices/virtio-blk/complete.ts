@@ -70,7 +70,7 @@ export class Completer {
   /** virtio_blk_req_complete(): status byte, used entry, notification. Runs on the device context. */
   complete(req: BlkReq, status: number): void {
     const s = this.s;
-    s.sim.advance(s.costs.ns('qemu.blk.complete'));
+    s.sim.advance(s.completeNs);
     if (req.gen !== s.gen) return;
     const vq = req.vq;
     vq.mem.write8(req.statusAddr, status);
@@ -111,7 +111,7 @@ export class Completer {
         dmaScatter(r.vq.mem, r.sg, c.data.subarray(off, off + r.bytes));
         off += r.bytes;
       }
-      if (off > 0) s.sim.advance(s.costs.bytes('copy.byte', off));
+      if (off > 0) s.sim.advance(s.copyByteNs * off);
     }
     const status = c.err === null ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
     for (let i = 0; i < reqs.length; i++) this.complete(reqs[i], status);

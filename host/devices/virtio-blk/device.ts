@@ -94,6 +94,9 @@ export function createVirtioBlk(o: VirtioBlkOptions): E.Either<VirtioBlkPropErro
     maxTransfer: o.maxTransfer ?? DEFAULT_MAX_TRANSFER,
     maxIov: o.maxIov ?? IOV_MAX,
     completer,
+    requestNs: o.costs.ns('qemu.blk.request'),
+    completeNs: o.costs.ns('qemu.blk.complete'),
+    copyByteNs: o.costs.ns('copy.byte'),
     gen: 0,
     broken: false,
     wce: originalWce,
@@ -115,7 +118,6 @@ export function createVirtioBlk(o: VirtioBlkOptions): E.Either<VirtioBlkPropErro
   const handleOutput = (vq: DeviceVirtqueue): void => {
     if (s.broken) return;
     const mrb = newMultiReqBuffer();
-    const requestNs = s.costs.ns('qemu.blk.request');
     completer.begin();
     do {
       vq.setNotification(false);
@@ -127,7 +129,7 @@ export function createVirtioBlk(o: VirtioBlkOptions): E.Either<VirtioBlkPropErro
           s.broken = true;
           break;
         }
-        s.sim.advance(requestNs);
+        s.sim.advance(s.requestNs);
         const req = parseBlkRequest(vq, r.elem, s.gen);
         const err = typeof req === 'string' ? req : handleRequest(s, req, mrb);
         if (err !== null) {

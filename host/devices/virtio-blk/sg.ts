@@ -8,35 +8,28 @@ import type { GuestMemory, SgElem } from '../../../hw/memory.js';
 
 /** The list after its first `n` bytes (iov_discard_front). Empty elements are dropped. */
 export function sgDropFront(sg: readonly SgElem[], n: number): SgElem[] {
-  const out: SgElem[] = [];
+  let first = 0;
   let skip = n;
-  for (let i = 0; i < sg.length; i++) {
-    const e = sg[i];
-    if (skip >= e.len) {
-      skip -= e.len;
-      continue;
-    }
-    out.push(skip > 0 ? { addr: e.addr + skip, len: e.len - skip } : e);
-    skip = 0;
-  }
-  return out;
+  while (first < sg.length && skip >= sg[first].len) skip -= sg[first++].len;
+  const out = sg.slice(first);
+  if (skip > 0 && out.length > 0) out[0] = { addr: out[0].addr + skip, len: out[0].len - skip };
+  return withoutEmpty(out);
 }
 
 /** The list without its last `n` bytes (iov_discard_back). Empty elements are dropped. */
 export function sgDropBack(sg: readonly SgElem[], n: number): SgElem[] {
   let end = sg.length;
   let cut = n;
-  while (end > 0 && cut >= sg[end - 1].len) {
-    cut -= sg[end - 1].len;
-    end--;
-  }
-  const out: SgElem[] = [];
-  for (let i = 0; i < end; i++) {
-    const e = sg[i];
-    if (e.len === 0) continue;
-    out.push(i === end - 1 && cut > 0 ? { addr: e.addr, len: e.len - cut } : e);
-  }
-  return out;
+  while (end > 0 && cut >= sg[end - 1].len) cut -= sg[--end].len;
+  const out = sg.slice(0, end);
+  if (cut > 0 && end > 0) out[end - 1] = { addr: out[end - 1].addr, len: out[end - 1].len - cut };
+  return withoutEmpty(out);
+}
+
+/** `sg` itself when no element is empty (the usual case: a queue refuses empty buffers), else a filtered copy. */
+function withoutEmpty(sg: SgElem[]): SgElem[] {
+  for (let i = 0; i < sg.length; i++) if (sg[i].len === 0) return sg.filter((e) => e.len > 0);
+  return sg;
 }
 
 /** Copy up to `dst.length` bytes from the front of `sg` into `dst` (iov_to_buf); returns bytes copied. */

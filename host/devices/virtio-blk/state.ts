@@ -25,6 +25,10 @@ export interface BlkState {
   /** blk_get_max_iov(): most buffers in a merged request. */
   readonly maxIov: number;
   readonly completer: Completer;
+  /** 'qemu.blk.request', 'qemu.blk.complete' and 'copy.byte' (per byte), looked up once: the cost model is fixed for a device's life. */
+  readonly requestNs: number;
+  readonly completeNs: number;
+  readonly copyByteNs: number;
   /** Bumped by reset(): completions of an older generation are dropped. */
   gen: number;
   /** virtio_error() happened (or the queue reported a broken ring): no more pops or pushes until reset. */

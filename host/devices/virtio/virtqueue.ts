@@ -72,6 +72,12 @@ export class SplitVirtqueue implements DeviceVirtqueue {
   brokenMessage = '';
   private epoch = 0;
   private pendingUsed = 0;
+  /**
+   * Where `walk` collects a chain's buffers before copying them into the element's
+   * exactly-sized lists (a list grown by push from empty reserves room for 16).
+   */
+  private readonly walkOut: SgElem[] = [];
+  private readonly walkIn: SgElem[] = [];
   private readonly popNs: number;
   private readonly descNs: number;
   private readonly pushNs: number;
@@ -160,8 +166,10 @@ export class SplitVirtqueue implements DeviceVirtqueue {
   /** Collect one chain from `head`: direct descriptors, optionally ending in one indirect table. */
   private walk(head: number): PopResult {
     const mem = this.mem;
-    const out: SgElem[] = [];
-    const inn: SgElem[] = [];
+    const out = this.walkOut;
+    const inn = this.walkIn;
+    let nOut = 0;
+    let nIn = 0;
     let table = this.desc;
     let max = this.size;
     let i = head;
@@ -190,10 +198,10 @@ export class SplitVirtqueue implements DeviceVirtqueue {
       }
       if (len === 0) return this.failWalk(ndescs, 'virtio: zero sized buffers are not allowed');
       if (!mem.contains(addr, len)) return this.failWalk(ndescs, 'virtio: bogus descriptor or out of resources');
-      if (out.length + inn.length >= QEMU_VIRTQUEUE_MAX_SIZE) return this.failWalk(ndescs, `More than ${QEMU_VIRTQUEUE_MAX_SIZE} buffers in one chain`);
-      if (flags & VIRTQ_DESC_F_WRITE) inn.push({ addr, len });
-      else if (inn.length > 0) return this.failWalk(ndescs, 'Incorrect order for descriptors');
-      else out.push({ addr, len });
+      if (nOut + nIn >= QEMU_VIRTQUEUE_MAX_SIZE) return this.failWalk(ndescs, `More than ${QEMU_VIRTQUEUE_MAX_SIZE} buffers in one chain`);
+      if (flags & VIRTQ_DESC_F_WRITE) inn[nIn++] = { addr, len };
+      else if (nIn > 0) return this.failWalk(ndescs, 'Incorrect order for descriptors');
+      else out[nOut++] = { addr, len };
       if (!(flags & VIRTQ_DESC_F_NEXT)) break;
       const next = mem.read16(a + 14);
       if (next >= max) return this.failWalk(ndescs, `Desc next is ${next}`);
@@ -201,7 +209,7 @@ export class SplitVirtqueue implements DeviceVirtqueue {
     }
     this.env.sim.advance(ndescs * this.descNs);
     this.inuse++;
-    return { kind: 'elem', elem: new Elem(head, out, inn, ndescs, this.epoch) };
+    return { kind: 'elem', elem: new Elem(head, out.slice(0, nOut), inn.slice(0, nIn), ndescs, this.epoch) };
   }
 
   /**
