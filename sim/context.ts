@@ -12,16 +12,27 @@
  * takes the BQL, so the main loop cannot run during that span (and the vCPU waits for
  * the main loop to let go first).
  */
-import type { Simulator } from './simulator.js';
+import type { Simulator, Timer } from './simulator.js';
 import type { Trace } from './trace.js';
 
 export type ContextKind = 'vcpu' | 'main-loop' | 'iothread' | 'vhost' | 'kernel' | 'backend';
+
+interface Pending {
+  at: number;
+  seq: number;
+  what: string;
+  fn: () => void;
+}
 
 export class ExecutionContext {
   /** Virtual time at which the context is next free. */
   freeAt = 0;
   /** Total busy time charged so far. */
   busyNs = 0;
+  /** Work waiting for the context, in the order it was asked for. */
+  private readonly pending: Pending[] = [];
+  private seq = 0;
+  private timer: Timer | undefined;
 
   constructor(
     private readonly sim: Simulator,
@@ -31,23 +42,39 @@ export class ExecutionContext {
   ) {}
 
   /**
-   * Run `fn` on this context as soon as it is free (and not before the current local
-   * time). Work queued behind other work whose length was not known yet is re-queued
-   * until the context is really free, so it runs at an event time equal to its start:
-   * nothing another context does between those instants can see its effects early.
+   * Run `fn` on this context as soon as it is free, and not before the local time at which
+   * it was asked for. Waiting work is served in the order it was asked for (by virtual
+   * time, then arrival), each piece at an event time equal to its start, so nothing
+   * another context does in between can see its effects early, and work that keeps
+   * re-queueing itself cannot overtake work that was waiting before it.
    */
   run(what: string, fn: () => void): void {
-    const start = Math.max(this.sim.now, this.freeAt);
-    this.sim.at(start, () => this.startWhenFree(what, fn));
+    const w: Pending = { at: this.sim.now, seq: this.seq++, what, fn };
+    const q = this.pending;
+    let i = q.length;
+    while (i > 0 && (q[i - 1].at > w.at || (q[i - 1].at === w.at && q[i - 1].seq > w.seq))) i--;
+    q.splice(i, 0, w);
+    this.arm();
   }
 
-  private startWhenFree(what: string, fn: () => void): void {
-    if (this.freeAt > this.sim.now) {
-      this.sim.at(this.freeAt, () => this.startWhenFree(what, fn));
-      return;
-    }
-    this.exec(what, fn);
+  /** Make sure a dispatch is scheduled for the first waiting piece of work. */
+  private arm(): void {
+    if (this.pending.length === 0) return;
+    const t = Math.max(this.pending[0].at, this.freeAt);
+    if (this.timer !== undefined && this.timer.time <= t) return;
+    this.timer?.cancel();
+    this.timer = this.sim.at(t, this.dispatch);
   }
+
+  private readonly dispatch = (): void => {
+    this.timer = undefined;
+    const w = this.pending[0];
+    if (w !== undefined && w.at <= this.sim.now && this.freeAt <= this.sim.now) {
+      this.pending.shift();
+      this.exec(w.what, w.fn);
+    }
+    this.arm();
+  };
 
   /** Run `fn` now, inline, as work of this context (the caller is already at the right time). */
   exec(what: string, fn: () => void): void {
