@@ -39,6 +39,27 @@ export function renderEvent(e: TraceEvent, origin = 0): string {
       return `${t}  QEMU device    ${e.dev} vq ${e.vq} ERROR: ${e.message} (NEEDS_RESET)`;
     case 'work':
       return `${t}  ${e.ctx.padEnd(14)} busy ${fmtNs(e.durNs)}: ${e.what}`;
+    case 'pagecache': {
+      const range = e.pages === 1 ? `page ${e.index}` : `pages ${e.index}..${e.index + e.pages - 1}`;
+      if (e.what === 'throttle') return `${t}  guest pagecache ${e.mapping} writer throttled at page ${e.index}: ${e.pages} pages over the dirty limit`;
+      return `${t}  guest pagecache ${e.mapping} ${e.what} ${range}${e.reason ? ` (${e.reason})` : ''}`;
+    }
+    case 'bio':
+      return `${t}  guest block    ${e.dev} bio ${e.bio} ${e.op} sector ${e.sector} +${e.sectors}${e.flags ? ` [${e.flags}]` : ''} from task ${e.task}`;
+    case 'bio-split':
+      return `${t}  guest block    ${e.dev} bio ${e.bio} split into ${e.parts} parts (queue limits)`;
+    case 'rq-alloc':
+      return `${t}  guest block    ${e.dev} #${e.tag} request for ${e.op} sector ${e.sector} +${e.sectors} (cpu${e.cpu})`;
+    case 'merge':
+      return `${t}  guest block    ${e.dev} #${e.tag} ${e.where === 'plug' ? 'plug' : 'scheduler'} ${e.dir} merge of a ${e.what === 'bio' ? 'bio' : 'request'} (+${e.sectors} sectors)`;
+    case 'plug-flush':
+      return `${t}  guest block    ${e.dev} task ${e.task} plug flushed: ${e.requests} request${e.requests === 1 ? '' : 's'} (${e.reason})`;
+    case 'sched':
+      return `${t}  guest block    ${e.dev} #${e.tag} ${e.sched} ${e.action}`;
+    case 'flush':
+      return `${t}  guest block    ${e.dev} #${e.tag} flush issued on hw queue ${e.hwq} for ${e.waiting} waiting request${e.waiting === 1 ? '' : 's'}`;
+    case 'rq-timeout':
+      return `${t}  guest block    ${e.dev} #${e.tag} timed out: ${e.action === 'done' ? 'the driver ended it' : 'timer reset'}`;
     case 'note':
       return `${t}  ${e.where.padEnd(14)} ${e.text}`;
   }

@@ -27,6 +27,107 @@ export interface MetricsSnapshot {
   irqByPath: Partial<Record<IrqPath, number>>;
   busyNs: Record<string, number>;
   deviceErrors: number;
+  /** Guest page cache counts (pages, except `throttles`: writer pauses). */
+  pagecache: PageCacheCounts;
+  /** Guest block layer counts. */
+  block: BlockLayerCounts;
+}
+
+/** The guest block layer's numbers (one device's, or all devices' in Metrics). */
+export interface BlockLayerCounts {
+  /** Bios submitted (submit_bio). */
+  bios: number;
+  /** Bios split to the queue limits. */
+  splits: number;
+  /** Requests made from bios. */
+  requests: number;
+  /** Merges into requests: in a task's plug or in the I/O scheduler / software queue, at the back or front. */
+  merges: { plug: { back: number; front: number }; sched: { back: number; front: number } };
+  /** Requests handed to a driver's queue_rq (blktrace D; a re-dispatch after BLK_STS_DEV_RESOURCE counts again). */
+  dispatched: number;
+  /** Plug flushes. */
+  plugFlushes: number;
+  /** Flush requests issued by the flush machinery. */
+  flushes: number;
+  /** Requests that outlived the timeout. */
+  timeouts: number;
+}
+
+export function emptyBlockLayerCounts(): BlockLayerCounts {
+  return { bios: 0, splits: 0, requests: 0, merges: { plug: { back: 0, front: 0 }, sched: { back: 0, front: 0 } }, dispatched: 0, plugFlushes: 0, flushes: 0, timeouts: 0 };
+}
+
+/** Count one block-layer event into `c`; false when `e` is not one (shared with guest/blockdev's per-device stats). */
+export function countBlockEvent(c: BlockLayerCounts, e: TraceEvent): boolean {
+  switch (e.kind) {
+    case 'bio':
+      c.bios++;
+      return true;
+    case 'bio-split':
+      c.splits++;
+      return true;
+    case 'rq-alloc':
+      c.requests++;
+      return true;
+    case 'merge':
+      c.merges[e.where][e.dir]++;
+      return true;
+    case 'io-dispatch':
+      c.dispatched++;
+      return true;
+    case 'plug-flush':
+      c.plugFlushes++;
+      return true;
+    case 'flush':
+      c.flushes++;
+      return true;
+    case 'rq-timeout':
+      c.timeouts++;
+      return true;
+    default:
+      return false;
+  }
+}
+
+export interface PageCacheCounts {
+  hits: number;
+  misses: number;
+  readaheadPages: number;
+  dirtied: number;
+  written: { periodic: number; background: number; sync: number; vmscan: number };
+  throttles: number;
+  reclaimed: number;
+}
+
+export function emptyPageCacheCounts(): PageCacheCounts {
+  return { hits: 0, misses: 0, readaheadPages: 0, dirtied: 0, written: { periodic: 0, background: 0, sync: 0, vmscan: 0 }, throttles: 0, reclaimed: 0 };
+}
+
+/** Count one page-cache event into `c` (shared with guest/pagecache's own stats). */
+export function countPageCacheEvent(c: PageCacheCounts, e: Extract<TraceEvent, { kind: 'pagecache' }>): void {
+  switch (e.what) {
+    case 'hit':
+      c.hits += e.pages;
+      break;
+    case 'miss':
+      c.misses += e.pages;
+      break;
+    case 'readahead':
+      c.readaheadPages += e.pages;
+      break;
+    case 'dirty':
+      c.dirtied += e.pages;
+      break;
+    case 'writeback':
+      if (e.reason === 'periodic' || e.reason === 'background' || e.reason === 'sync' || e.reason === 'vmscan') c.written[e.reason] += e.pages;
+      break;
+    case 'throttle':
+      c.throttles++;
+      break;
+    case 'reclaim':
+      c.reclaimed += e.pages;
+      break;
+  }
 }
 
 export class Metrics {
@@ -52,6 +153,8 @@ export class Metrics {
       irqByPath: {},
       busyNs: {},
       deviceErrors: 0,
+      pagecache: emptyPageCacheCounts(),
+      block: emptyBlockLayerCounts(),
     };
   }
 
@@ -107,6 +210,19 @@ export class Metrics {
       case 'device-error':
         m.deviceErrors++;
         break;
+      case 'io-dispatch':
+      case 'bio':
+      case 'bio-split':
+      case 'rq-alloc':
+      case 'merge':
+      case 'plug-flush':
+      case 'flush':
+      case 'rq-timeout':
+        countBlockEvent(m.block, e);
+        break;
+      case 'pagecache':
+        countPageCacheEvent(m.pagecache, e);
+        break;
       default:
         break;
     }
@@ -122,6 +238,8 @@ export class Metrics {
       exits: { ...m.exits, byReason: { ...m.exits.byReason }, byHandler: { ...m.exits.byHandler }, byPurpose: { ...m.exits.byPurpose } },
       irqByPath: { ...m.irqByPath },
       busyNs: { ...m.busyNs },
+      pagecache: { ...m.pagecache, written: { ...m.pagecache.written } },
+      block: { ...m.block, merges: { plug: { ...m.block.merges.plug }, sched: { ...m.block.merges.sched } } },
     };
   }
 }

@@ -85,10 +85,48 @@ export type TraceEvent =
   | { kind: 'device-error'; t: number; dev: string; vq: number; message: string }
   /** A block-layer node did I/O. */
   | { kind: 'block'; t: number; node: string; op: 'read' | 'write' | 'flush' | 'discard' | 'write-zeroes'; offset: number; bytes: number; latencyNs: number; ok: boolean }
+  /**
+   * Guest page cache (guest/pagecache): `pages` pages from `index` of `mapping` were hit,
+   * missed, read ahead (`reason` sync/async), newly dirtied, submitted for writeback
+   * (`reason` periodic/background/sync/vmscan), or reclaimed (`reason` vmscan/drop). For
+   * `throttle`, a writer paused in balance_dirty_pages at page `index`, `pages` dirty +
+   * writeback pages above the dirty limit.
+   */
+  | { kind: 'pagecache'; t: number; mapping: string; what: PageCacheWhat; index: number; pages: number; reason?: PageCacheReason }
+  /**
+   * Guest block layer (guest/blockdev). Requests are named by `tag`, the id io-submit,
+   * io-dispatch and io-complete carry.
+   * - bio: a bio entered device `dev` (submit_bio) from task `task`; `flags` as "PREFLUSH|FUA".
+   * - bio-split: bio `bio` was split to the queue limits into `parts` parts.
+   * - rq-alloc: request `tag` was made from a bio (blk_mq_get_new_requests), on CPU `cpu`'s software queue.
+   * - merge: a bio (`what` bio) or a whole request (`what` rq) of `sectors` sectors joined request
+   *   `tag` at its back or front, in a task's plug or in the I/O scheduler / software queue.
+   * - plug-flush: task `task`'s plug handed `requests` requests to `dev`, and why.
+   * - sched: the I/O scheduler `sched` took (insert) or gave out (dispatch) request `tag`.
+   * - flush: the flush machinery issued flush request `tag` on hardware queue `hwq` for `waiting` requests.
+   * - rq-timeout: request `tag` outlived the queue's timeout; what the driver's handler answered.
+   */
+  | { kind: 'bio'; t: number; dev: string; bio: number; task: number; op: IoOp; sector: number; sectors: number; flags: string }
+  | { kind: 'bio-split'; t: number; dev: string; bio: number; parts: number }
+  | { kind: 'rq-alloc'; t: number; dev: string; tag: number; op: IoOp; sector: number; sectors: number; cpu: number }
+  | { kind: 'merge'; t: number; dev: string; tag: number; where: 'plug' | 'sched'; dir: 'back' | 'front'; what: 'bio' | 'rq'; sectors: number }
+  | { kind: 'plug-flush'; t: number; dev: string; task: number; requests: number; reason: PlugFlushReason }
+  | { kind: 'sched'; t: number; dev: string; sched: string; tag: number; action: 'insert' | 'dispatch' }
+  | { kind: 'flush'; t: number; dev: string; tag: number; hwq: number; waiting: number }
+  | { kind: 'rq-timeout'; t: number; dev: string; tag: number; action: 'done' | 'reset-timer' }
   /** Free-form annotation for teaching views. */
   | { kind: 'note'; t: number; where: string; text: string };
 
 export type IoOp = 'read' | 'write' | 'flush' | 'discard' | 'write-zeroes' | 'get-id';
+
+/** Why a plug was flushed: it was full (`count`), its last request was big (`size`), blk_finish_plug, the task slept (`schedule`), or waited for a request (`wait`). */
+export type PlugFlushReason = 'count' | 'size' | 'finish' | 'schedule' | 'wait';
+
+/** What happened to page-cache pages. */
+export type PageCacheWhat = 'hit' | 'miss' | 'readahead' | 'dirty' | 'writeback' | 'reclaim' | 'throttle';
+
+/** Why: readahead `sync` (on a miss) / `async` (at the marker); writeback by wb_reason; reclaim by `vmscan` or `drop` (drop_caches). */
+export type PageCacheReason = 'sync' | 'async' | 'periodic' | 'background' | 'vmscan' | 'drop';
 
 export type TraceKind = TraceEvent['kind'];
 

@@ -33,6 +33,8 @@ export class BlkMq {
   private readonly hwqs: HwQueue[];
   private ops: BlkMqOps | undefined;
   private tagBase = 0;
+  /** Called when a completion frees a tag nobody was waiting for (the I/O scheduler's restart). */
+  private tagFreed: ((hwq: number) => void) | undefined;
 
   constructor(
     private readonly sim: Simulator,
@@ -51,6 +53,46 @@ export class BlkMq {
 
   setOps(ops: BlkMqOps): void {
     this.ops = ops;
+  }
+
+  /** A fresh request id, for requests the block layer builds before they reach blk-mq. */
+  newId(): number {
+    return this.tagBase++;
+  }
+
+  /** Driver tags free on hardware queue `hwq`. */
+  freeTagCount(hwq: number): number {
+    return this.hwqs[hwq].freeTags.length;
+  }
+
+  /** The driver stopped `hwq` (BLK_STS_DEV_RESOURCE) and has not restarted it. */
+  isStopped(hwq: number): boolean {
+    return this.hwqs[hwq].stopped;
+  }
+
+  /** Install the hook run after a completion frees a tag no waiting request took (SCHED_RESTART). */
+  onTagFreed(fn: ((hwq: number) => void) | undefined): void {
+    this.tagFreed = fn;
+  }
+
+  /**
+   * Issue requests the block layer built (from merged bios, by the I/O scheduler or the
+   * flush machinery) on hardware queue `hwq`: each gets a tag or waits for one, and the
+   * batch is dispatched together, the last one marked. Each request's `id` must come
+   * from `newId()`, its `hwq` must be `hwq` and its `tag` -1.
+   */
+  issue(hwq: number, rqs: readonly BlkRequest[]): void {
+    const q = this.hwqs[hwq];
+    for (const rq of rqs) {
+      if (this.trace.active) this.trace.emit({ kind: 'io-submit', t: this.sim.now, dev: this.opts.name, tag: rq.id, op: rq.op, sector: rq.sector, sectors: rq.sectors });
+      const tag = q.freeTags.pop();
+      if (tag === undefined) q.waiting.push(rq);
+      else {
+        rq.tag = tag;
+        q.dispatch.push(rq);
+      }
+    }
+    this.run(hwq);
   }
 
   /**
@@ -108,7 +150,10 @@ export class BlkMq {
       }
       q.dispatch.shift();
       if (st !== 'ok') this.finish(rq, st);
-      else queuedWithoutLast = !last;
+      else {
+        rq.startedAt = this.sim.now;
+        queuedWithoutLast = !last;
+      }
     }
     q.running = false;
     // The batch ended without the driver seeing `last` on a request it accepted: let it kick.
@@ -133,6 +178,7 @@ export class BlkMq {
     }
     rq.done(status, rq);
     if (next) this.run(rq.hwq);
+    else this.tagFreed?.(rq.hwq);
   }
 
   /** blk_mq_start_stopped_hw_queues: the driver has room again. */

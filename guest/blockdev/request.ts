@@ -28,6 +28,8 @@ export interface BlkRequest extends BlkIo {
   tag: number;
   hwq: number;
   submittedAt: number;
+  /** When the driver accepted it (blk_mq_start_request): its timeout clock starts here. */
+  startedAt?: number;
   /** Bytes the device wrote for reads / get-id. */
   resultLen: number;
   done(status: BlkStatus, req: BlkRequest): void;
@@ -43,4 +45,11 @@ export interface BlkMqOps {
   queueRq(hwq: number, rq: BlkRequest, last: boolean): BlkStatus;
   /** The batch ended without a `last` request reaching the driver: kick what it queued. */
   commitRqs(hwq: number): void;
+  /**
+   * A request has not completed within the queue's timeout (blk_mq_ops.timeout). `done`:
+   * the driver has completed it (or will), typically with `complete(rq, 'timeout')`;
+   * `reset-timer`: give it another timeout. Optional: without it the timer is reset,
+   * as Linux does for drivers (virtio-blk among them) that have no handler.
+   */
+  timeout?(hwq: number, rq: BlkRequest): 'done' | 'reset-timer';
 }

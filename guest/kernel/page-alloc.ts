@@ -14,6 +14,8 @@ import { PAGE_SIZE, type GuestMemory } from '../../hw/memory.js';
 export class PageAllocator {
   private next: number;
   private readonly free: number[] = [];
+  /** The same pages as `free`, to catch a double free. */
+  private readonly freeSet = new Set<number>();
   private used = 0;
   /** Pages in the range. */
   readonly totalPages: number;
@@ -48,7 +50,8 @@ export class PageAllocator {
   /** One page (its guest-physical address), or `undefined` when none is free. */
   allocPage(): number | undefined {
     let addr = this.free.pop();
-    if (addr === undefined) {
+    if (addr !== undefined) this.freeSet.delete(addr);
+    else {
       if (this.next >= this.end) return undefined;
       addr = this.next;
       this.next += PAGE_SIZE;
@@ -62,9 +65,10 @@ export class PageAllocator {
     if (addr % PAGE_SIZE !== 0 || addr < this.start || addr >= this.next) {
       throw new Error(`page allocator: freeing 0x${addr.toString(16)}, which it never handed out`);
     }
-    if (this.used === 0) throw new Error('page allocator: more pages freed than allocated');
+    if (this.freeSet.has(addr)) throw new Error(`page allocator: page 0x${addr.toString(16)} freed twice`);
     this.used--;
     this.free.push(addr);
+    this.freeSet.add(addr);
     this.mem?.discardPage(addr / PAGE_SIZE);
   }
 }
