@@ -79,3 +79,16 @@ export interface Syscalls {
   /** echo N > /proc/sys/vm/drop_caches */
   dropCaches(task: Task, what: 1 | 2 | 3): Sys<void>;
 }
+
+/**
+ * What a workload needs of the booted guest OS: its system calls, a way to start a
+ * thread, and user memory for buffers. `vm/` exposes it as `machine.guest.os`.
+ */
+export interface GuestOsApi {
+  readonly syscalls: Syscalls;
+  /** Start a task (a thread of a new process) on CPU `cpu` (default 0). */
+  spawn(name: string, cpu?: number): Task;
+  /** User memory for I/O buffers (page-aligned); the caller fills and reads it through guest memory. */
+  allocUser(bytes: number): UserBuf;
+  freeUser(buf: UserBuf): void;
+}
