@@ -19,7 +19,7 @@ export { IOAPIC_BASE, IOAPIC_SIZE } from '../../hw/ioapic.js';
 
 export interface IoApicDelivery {
   /** Deliver `vector` to the vCPU with APIC ID `dest`. */
-  deliver(dest: number, vector: number, level: boolean): void;
+  deliver(dest: number, vector: number, level: boolean, pin: number): void;
 }
 
 export class IoApic implements IoRegionOps {
@@ -93,6 +93,6 @@ export class IoApic implements IoRegionOps {
     } else {
       this.line[pin] = 0;
     }
-    this.out.deliver(this.hi[pin] >>> 24, e & 0xff, level);
+    this.out.deliver(this.hi[pin] >>> 24, e & 0xff, level, pin);
   }
 }

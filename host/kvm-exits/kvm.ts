@@ -29,6 +29,8 @@ export class KvmVm {
   readonly ioeventfds = new IoEventFdTable();
   readonly ioapic: IoApic;
   readonly vcpus: KvmVcpu[];
+  /** Who last raised each GSI (for traces: the device behind an INTx interrupt). */
+  private readonly lineSource = new Map<number, string>();
   /** MMIO pages that already have an MMIO SPTE (later accesses take EPT_MISCONFIG). */
   readonly mmioSptes = new Set<number>();
 
@@ -42,7 +44,7 @@ export class KvmVm {
     nvcpus: number,
   ) {
     this.ioapic = new IoApic({
-      deliver: (dest, vector, level) => this.vcpu(dest).inject(vector, level, 'KVM_IRQ_LINE', 'ioapic'),
+      deliver: (dest, vector, level, pin) => this.vcpu(dest).inject(vector, level, 'KVM_IRQ_LINE', this.lineSource.get(pin) ?? `gsi${pin}`),
     });
     this.mmio.map(this.ioapic, IOAPIC_BASE, IOAPIC_SIZE, true);
     this.vcpus = Array.from({ length: nvcpus }, (_, i) => new KvmVcpu(this, i, new ExecutionContext(sim, trace, `vcpu${i}`, 'vcpu')));
@@ -62,8 +64,9 @@ export class KvmVm {
   }
 
   /** KVM_IRQ_LINE: a device raised or lowered an INTx line (GSI). */
-  setIrqLine(gsi: number, level: boolean): void {
+  setIrqLine(gsi: number, level: boolean, source = `gsi${gsi}`): void {
     this.sim.advance(this.costs.ns('kvm.ioctl.irq'));
+    if (level) this.lineSource.set(gsi, source);
     this.ioapic.setLine(gsi, level);
   }
 }

@@ -34,7 +34,7 @@ import { msixBarOps } from './msix-bar.js';
 export interface PciVm {
   readonly mmio: AddressSpace;
   readonly pio: AddressSpace;
-  setIrqLine(gsi: number, level: boolean): void;
+  setIrqLine(gsi: number, level: boolean, source?: string): void;
 }
 
 /** The device's own config-space hooks (QEMU's PCIDeviceClass config_read / config_write). */
@@ -148,9 +148,9 @@ export class PciDevice {
     if (!this.vm) return;
     if (level) {
       this.raisedGsi = this.config.interruptLine;
-      this.vm.setIrqLine(this.raisedGsi, true);
+      this.vm.setIrqLine(this.raisedGsi, true, this.name);
     } else if (this.raisedGsi >= 0) {
-      this.vm.setIrqLine(this.raisedGsi, false);
+      this.vm.setIrqLine(this.raisedGsi, false, this.name);
       this.raisedGsi = -1;
     }
   }
