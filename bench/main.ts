@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { benchMemory } from './memory.js';
+import { benchFileWrites } from './file-writes.js';
 import { benchThroughput } from './throughput.js';
 
 const GiB = 1024 ** 3;
@@ -18,6 +19,14 @@ if (process.argv[2] === '--memory-child') {
   console.log(`  simulated I/Os: ${t.ios} in ${t.wallMs.toFixed(0)} ms wall → ${Math.round(t.simIosPerSec).toLocaleString('en-US')} I/Os per second`);
   console.log(`  Uint8Array.set of 4 KiB: ${Math.round(t.copiesPerSec).toLocaleString('en-US')} copies per second`);
   console.log(`  ratio: ${t.ratio.toFixed(3)} (target ≥ 0.10)    [modelled guest IOPS: ${Math.round(t.virtualIops).toLocaleString('en-US')}]`);
+  const fw = benchFileWrites(Number(process.env.IOPATH_BENCH_FILE_WRITES ?? 100_000));
+  const MiB = 1024 * 1024;
+  const wb = fw.writtenBack;
+  console.log('Buffered file writes (4 KiB pwrite, psync, into /mnt/bench on ext3; page cache writeback to virtio-blk):');
+  console.log(`  system calls: ${fw.syscalls.toLocaleString('en-US')} in ${fw.wallMs.toFixed(0)} ms wall → ${Math.round(fw.syscallsPerSec).toLocaleString('en-US')} per second`);
+  console.log(`  raw block spine (above): ${Math.round(t.simIosPerSec).toLocaleString('en-US')} I/Os per second; ratio ${(fw.syscallsPerSec / t.simIosPerSec).toFixed(3)} (target ≥ 0.5)`);
+  console.log(`  written back during the window: ${(wb.periodic + wb.background + wb.sync + wb.vmscan).toLocaleString('en-US')} pages (background ${wb.background}, periodic ${wb.periodic}, sync ${wb.sync}, vmscan ${wb.vmscan}); ${fw.throttles} writer throttles; ${(fw.virtualNs / 1e6).toFixed(1)} ms of virtual time`);
+  console.log(`  page cache peak: ${(fw.peakCacheBytes / MiB).toFixed(1)} MiB of ${(fw.guestMemBytes / MiB).toFixed(0)} MiB guest memory ${fw.peakCacheBytes <= fw.guestMemBytes ? '(within it)' : '(EXCEEDS IT)'}`);
   const bytes = Number(process.env.IOPATH_BENCH_MEMORY_BYTES ?? GiB);
   const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--memory-child', String(bytes)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (child.status !== 0) {

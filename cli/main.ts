@@ -4,12 +4,14 @@
  *
  *   iopath compare                      the default comparison (what `npm start` prints)
  *   iopath run [--job F] [--seed N] [--json] [--costs F] [-- QEMU args]
+ *   iopath trace --op 'write /mnt/f 4096@0; fsync /mnt/f' [--seed N] [-- QEMU args]
  *   iopath costs                        the cost model: every name, default and source
  */
 import { Command, Option } from 'commander';
 import { runCompare } from './compare.js';
 import { runCosts } from './costs.js';
 import { runRun } from './run.js';
+import { runTrace } from './trace.js';
 
 const program = new Command();
 program.name('iopath').description('Simulate the storage I/O path of a KVM/QEMU virtual machine, end to end.').showHelpAfterError();
@@ -26,8 +28,24 @@ program
   .option('--json', 'print one JSON object')
   .option('--timeline <n>', 'print the event timeline of the first n I/Os of the measured window')
   .option('--chrome-trace <file>', 'write the whole trace as Chrome trace-event JSON (open in Perfetto)')
+  .option('--mount <dir>', 'jobs on files: mount the file system here first', '/mnt')
+  .option('--device <dev>', 'jobs on files: the block device holding the file system', '/dev/vda')
+  .option('--no-mkfs', 'jobs on files: mount the file system already on the device instead of running mkfs.ext3 first')
   .argument('[qemu...]', 'QEMU command-line arguments')
   .action((qemu: string[], opts) => process.exit(runRun(qemu, opts)));
+
+program
+  .command('trace')
+  .description("run file operations in order on a booted VM and print their path layer by layer, e.g. --op 'write /mnt/f 4096@0; fsync /mnt/f'")
+  .addOption(new Option('--op <ops>', 'the operations, separated by ;'))
+  .addOption(seedOpt())
+  .addOption(costsOpt())
+  .option('--work', 'also print when each execution context was busy')
+  .option('--mount <dir>', 'mount the file system here first', '/mnt')
+  .option('--device <dev>', 'the block device holding the file system', '/dev/vda')
+  .option('--no-mkfs', 'mount the file system already on the device instead of running mkfs.ext3 first')
+  .argument('[qemu...]', 'QEMU command-line arguments')
+  .action((qemu: string[], opts) => process.exit(runTrace(qemu, opts)));
 
 program
   .command('compare', { isDefault: true })

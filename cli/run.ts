@@ -7,8 +7,9 @@ import { chromeTrace, renderTimeline } from '../report/timeline.js';
 import type { TraceEvent } from '../sim/trace.js';
 import { cmdlineErrorMessage, isHelp, parseQemuArgs } from '../vm/cmdline/index.js';
 import { DEFAULT_VM_ARGS } from '../vm/default-vm.js';
-import { DEFAULT_JOB, fioErrorMessage, parseFioJob, type FioJob } from '../workload/index.js';
+import { DEFAULT_JOB, fioErrorMessage, isFileJob, parseFioJob, type FioJob } from '../workload/index.js';
 import { fail, loadCosts, parseSeed } from './common.js';
+import { runFilesRun } from './run-files.js';
 
 export interface RunOpts {
   job?: string;
@@ -17,6 +18,10 @@ export interface RunOpts {
   seed: string;
   costs?: string;
   json?: boolean;
+  /** For jobs on files: the mount point, the device, and whether to mkfs it first. */
+  mount?: string;
+  device?: string;
+  mkfs?: boolean;
 }
 
 function loadJobs(file: string | undefined): E.Either<string, FioJob[]> {
@@ -50,6 +55,11 @@ export function runRun(qemu: string[], opts: RunOpts): number {
   const label = jobs.right.map((j) => j.name).join('+');
   const timeline = opts.timeline === undefined ? 0 : Number(opts.timeline);
   if (!Number.isSafeInteger(timeline) || timeline < 0) return fail(`--timeline expects a number of I/Os, got '${opts.timeline}'`);
+  const onFiles = jobs.right.filter(isFileJob).length;
+  if (onFiles > 0) {
+    if (onFiles < jobs.right.length) return fail(`${opts.job}: jobs on files and jobs on block devices (filename=/dev/…) cannot run together; use two job files`);
+    return runFilesRun(args, jobs.right, label, seed.right, costs.right, { ...opts, timeline });
+  }
   const record = timeline > 0 || opts.chromeTrace !== undefined;
   const r = runExperiment({ label, qemuArgs: args, jobs: jobs.right }, seed.right, costs.right, record);
   if (E.isLeft(r)) return fail(r.left);

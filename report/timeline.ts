@@ -60,6 +60,10 @@ export function renderEvent(e: TraceEvent, origin = 0): string {
       return `${t}  guest block    ${e.dev} #${e.tag} flush issued on hw queue ${e.hwq} for ${e.waiting} waiting request${e.waiting === 1 ? '' : 's'}`;
     case 'rq-timeout':
       return `${t}  guest block    ${e.dev} #${e.tag} timed out: ${e.action === 'done' ? 'the driver ended it' : 'timer reset'}`;
+    case 'syscall':
+      return e.phase === 'enter'
+        ? `${t}  guest syscall  pid ${e.pid} ${e.name}(${e.args ?? ''})`
+        : `${t}  guest syscall  pid ${e.pid} ${e.name} = ${typeof e.ret === 'string' ? `-${e.ret}` : (e.ret ?? 0)}`;
     case 'note':
       return `${t}  ${e.where.padEnd(14)} ${e.text}`;
   }

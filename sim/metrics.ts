@@ -31,6 +31,45 @@ export interface MetricsSnapshot {
   pagecache: PageCacheCounts;
   /** Guest block layer counts. */
   block: BlockLayerCounts;
+  /** Guest system calls that returned in the window. */
+  syscalls: SyscallCounts;
+}
+
+/** System calls by name: how many returned, how many with an errno, and the time spent in them. */
+export interface SyscallCounts {
+  calls: number;
+  errors: number;
+  /** Virtual time from entry to return, summed. */
+  timeNs: number;
+  byName: Record<string, { calls: number; errors: number; timeNs: number }>;
+}
+
+export function emptySyscallCounts(): SyscallCounts {
+  return { calls: 0, errors: 0, timeNs: 0, byName: {} };
+}
+
+/**
+ * Count one syscall event into `c`; `entered` keeps, per task, when its system call began
+ * (a task makes one at a time). Only returns are counted.
+ */
+export function countSyscallEvent(c: SyscallCounts, entered: Map<number, number>, e: Extract<TraceEvent, { kind: 'syscall' }>): void {
+  if (e.phase === 'enter') {
+    entered.set(e.pid, e.t);
+    return;
+  }
+  const start = entered.get(e.pid);
+  entered.delete(e.pid);
+  const dt = start === undefined ? 0 : e.t - start;
+  const err = typeof e.ret === 'string';
+  const n = (c.byName[e.name] ??= { calls: 0, errors: 0, timeNs: 0 });
+  c.calls++;
+  n.calls++;
+  c.timeNs += dt;
+  n.timeNs += dt;
+  if (err) {
+    c.errors++;
+    n.errors++;
+  }
 }
 
 /** The guest block layer's numbers (one device's, or all devices' in Metrics). */
@@ -135,6 +174,8 @@ export class Metrics {
   private start = 0;
   private end = 0;
   private m: MetricsSnapshot = Metrics.empty();
+  /** Per task, when its current system call began. */
+  private readonly syscallStart = new Map<number, number>();
 
   static empty(): MetricsSnapshot {
     const byReason = Object.fromEntries(EXIT_REASONS.map((r) => [r, 0])) as Record<ExitReason, number>;
@@ -155,6 +196,7 @@ export class Metrics {
       deviceErrors: 0,
       pagecache: emptyPageCacheCounts(),
       block: emptyBlockLayerCounts(),
+      syscalls: emptySyscallCounts(),
     };
   }
 
@@ -171,7 +213,11 @@ export class Metrics {
       }
       return;
     }
-    if (!this.inWindow) return;
+    if (!this.inWindow) {
+      // A call that enters before the window and returns in it is timed from its entry.
+      if (e.kind === 'syscall' && e.phase === 'enter') this.syscallStart.set(e.pid, e.t);
+      return;
+    }
     const m = this.m;
     switch (e.kind) {
       case 'exit':
@@ -223,6 +269,9 @@ export class Metrics {
       case 'pagecache':
         countPageCacheEvent(m.pagecache, e);
         break;
+      case 'syscall':
+        countSyscallEvent(m.syscalls, this.syscallStart, e);
+        break;
       default:
         break;
     }
@@ -240,6 +289,7 @@ export class Metrics {
       busyNs: { ...m.busyNs },
       pagecache: { ...m.pagecache, written: { ...m.pagecache.written } },
       block: { ...m.block, merges: { plug: { ...m.block.merges.plug }, sched: { ...m.block.merges.sched } } },
+      syscalls: { ...m.syscalls, byName: Object.fromEntries(Object.entries(m.syscalls.byName).map(([k, v]) => [k, { ...v }])) },
     };
   }
 }

@@ -114,6 +114,12 @@ export type TraceEvent =
   | { kind: 'sched'; t: number; dev: string; sched: string; tag: number; action: 'insert' | 'dispatch' }
   | { kind: 'flush'; t: number; dev: string; tag: number; hwq: number; waiting: number }
   | { kind: 'rq-timeout'; t: number; dev: string; tag: number; action: 'done' | 'reset-timer' }
+  /**
+   * A system call of guest task `pid` (guest/vfs): at entry (`phase` enter, its arguments as
+   * text in `args`) and at return (`phase` exit, `ret` the result: a byte count, fd or
+   * offset, 0 for success without a value, or the errno's name).
+   */
+  | { kind: 'syscall'; t: number; pid: number; name: string; phase: 'enter' | 'exit'; args?: string; ret?: number | string }
   /** Free-form annotation for teaching views. */
   | { kind: 'note'; t: number; where: string; text: string };
 

@@ -10,7 +10,7 @@ import { I440fxHost } from '../host/devices/pci/i440fx.js';
 import { createVirtioPci, virtioPciErrorMessage } from '../host/devices/virtio-pci/options.js';
 import type { VirtioPciTransport } from '../host/devices/virtio-pci/virtio-pci.js';
 import { KvmVm } from '../host/kvm-exits/kvm.js';
-import { openBlockGraph, type BlockGraphSpec, type OpenedDrive } from '../host/storage/index.js';
+import { openBlockGraph, type BlockEnv, type BlockGraphSpec, type OpenedDrive } from '../host/storage/index.js';
 import { ExecutionContext } from '../sim/context.js';
 import type { CostModel } from '../sim/costs.js';
 import type { Simulator } from '../sim/simulator.js';
@@ -32,6 +32,35 @@ export interface Host {
   pciHost: I440fxHost;
   drives: Map<string, OpenedDrive>;
   devices: HostDevice[];
+  /** The drives and the clock they run on; a reboot keeps them (vm/power.ts). */
+  storage: HostStorage;
+}
+
+/**
+ * The host's storage: every drive's block graph and BlockBackend, and the environment
+ * they run in. It outlives a guest: a reboot boots a new guest over the same storage,
+ * moving `env` to the new machine's clock (the old machine's pending events are
+ * abandoned with its simulator).
+ */
+export interface HostStorage {
+  /** Mutable on purpose: the storage's clock and trace follow the machine it serves. */
+  env: { sim: Simulator; trace: Trace; costs: CostModel } & BlockEnv;
+  drives: Map<string, OpenedDrive>;
+}
+
+/** Open every drive of `spec` (each in its own graph). */
+export function openHostStorage(spec: VmSpec, sim: Simulator, trace: Trace, costs: CostModel): E.Either<VmError, HostStorage> {
+  const env = { sim, trace, costs };
+  const drives = new Map<string, OpenedDrive>();
+  for (const d of spec.drives) {
+    const opened = openBlockGraph(env, driveGraphSpec(d));
+    if (E.isLeft(opened)) {
+      for (const o of drives.values()) o.graph.close();
+      return E.left({ _tag: 'Storage', drive: d.id, error: opened.left });
+    }
+    drives.set(d.id, opened.right);
+  }
+  return E.right({ env, drives });
 }
 
 /** The options a DriveSpec gives the block layer. */
@@ -46,18 +75,19 @@ export function driveGraphSpec(d: DriveSpec): BlockGraphSpec {
   return { drive: opts };
 }
 
-export function buildHost(spec: VmSpec, sim: Simulator, trace: Trace, costs: CostModel, mem: GuestMemory): E.Either<VmError, Host> {
+/**
+ * Build the host for `spec`: KVM, QEMU's contexts and devices, over `storage` (opened
+ * here when not given; a reboot passes the storage the previous machine used).
+ */
+export function buildHost(spec: VmSpec, sim: Simulator, trace: Trace, costs: CostModel, mem: GuestMemory, given?: HostStorage): E.Either<VmError, Host> {
+  const opened = given ? E.right(given) : openHostStorage(spec, sim, trace, costs);
+  if (E.isLeft(opened)) return opened;
+  const storage = opened.right;
+  const drives = storage.drives;
   const mainLoop = new ExecutionContext(sim, trace, 'main-loop', 'main-loop');
   const kvm = new KvmVm(sim, trace, costs, spec.kvm, mainLoop, spec.smp.cpus);
   const iothreads = new Map(spec.iothreads.map((t) => [t.id, new ExecutionContext(sim, trace, `iothread:${t.id}`, 'iothread')] as const));
   const pciHost = new I440fxHost(kvm);
-  const env = { sim, trace, costs };
-  const drives = new Map<string, OpenedDrive>();
-  for (const d of spec.drives) {
-    const opened = openBlockGraph(env, driveGraphSpec(d));
-    if (E.isLeft(opened)) return E.left({ _tag: 'Storage', drive: d.id, error: opened.left });
-    drives.set(d.id, opened.right);
-  }
   const devices: HostDevice[] = [];
   let nextSlot = 2;
   for (const [i, dev] of spec.devices.entries()) {
@@ -90,5 +120,5 @@ export function buildHost(spec: VmSpec, sim: Simulator, trace: Trace, costs: Cos
     transport = t.right;
     devices.push({ spec: dev, name, model: model.right, transport });
   }
-  return E.right({ kvm, mainLoop, iothreads, pciHost, drives, devices });
+  return E.right({ kvm, mainLoop, iothreads, pciHost, drives, devices, storage });
 }

@@ -12,7 +12,7 @@ import { Simulator } from '../sim/simulator.js';
 import { Recorder, Trace } from '../sim/trace.js';
 import type { VmError } from './errors.js';
 import { bootGuest, type Guest } from './guest-boot.js';
-import { buildHost, type Host } from './host.js';
+import { buildHost, type Host, type HostStorage } from './host.js';
 import type { VmSpec } from './spec.js';
 
 export interface MachineOptions {
@@ -33,11 +33,22 @@ export interface Machine {
   mem: GuestMemory;
   host: Host;
   guest: Guest;
+  /** `off` after a power cut or a reboot (vm/power.ts): nothing of this machine runs again. */
+  state: 'running' | 'off';
+}
+
+/** What a machine's life runs on, kept across a reboot. */
+export interface MachineServices {
+  sim: Simulator;
+  trace: Trace;
+  metrics: Metrics;
+  recorder?: Recorder;
+  costs: CostModel;
+  rng: Rng;
 }
 
 /** Build the host, boot the guest (running the simulation until boot is done). */
 export function startMachine(spec: VmSpec, opts: MachineOptions = {}): E.Either<VmError, Machine> {
-  const sim = new Simulator();
   const trace = new Trace();
   const metrics = new Metrics();
   trace.attach(metrics.sink);
@@ -46,11 +57,15 @@ export function startMachine(spec: VmSpec, opts: MachineOptions = {}): E.Either<
     recorder = new Recorder();
     trace.attach(recorder.sink);
   }
-  const costs = opts.costs ?? new CostModel();
-  const rng = new Rng(opts.seed ?? 1);
+  return bootMachine(spec, { sim: new Simulator(), trace, metrics, recorder, costs: opts.costs ?? new CostModel(), rng: new Rng(opts.seed ?? 1) });
+}
+
+/** Boot a machine on `svc`: fresh guest memory, host and guest, over `storage` if given (a reboot) or the spec's drives. */
+export function bootMachine(spec: VmSpec, svc: MachineServices, storage?: HostStorage): E.Either<VmError, Machine> {
+  const { sim, trace, costs } = svc;
   const mem = new GuestMemory(spec.memBytes);
-  trace.emit({ kind: 'phase', t: 0, name: 'setup' });
-  const host = buildHost(spec, sim, trace, costs, mem);
+  trace.emit({ kind: 'phase', t: sim.now, name: 'setup' });
+  const host = buildHost(spec, sim, trace, costs, mem, storage);
   if (E.isLeft(host)) return host;
   let booted: Guest | { error: string; dev: string } | undefined;
   bootGuest(sim, trace, costs, mem, host.right.kvm.vcpus, (r) => (booted = r));
@@ -58,7 +73,7 @@ export function startMachine(spec: VmSpec, opts: MachineOptions = {}): E.Either<
   sim.run();
   if (!booted) return E.left({ _tag: 'GuestProbe', dev: 'boot', message: 'the guest never finished booting' });
   if ('error' in booted) return E.left({ _tag: 'GuestProbe', dev: booted.dev, message: booted.error });
-  return E.right({ spec, sim, trace, metrics, recorder, costs, rng, mem, host: host.right, guest: booted });
+  return E.right({ spec, ...svc, mem, host: host.right, guest: booted, state: 'running' });
 }
 
 /**

@@ -30,7 +30,7 @@ export function bmapLookup(core: FsCore, inode: Inode, n: number): E.Either<Errn
     ptr = le32(buf, path[lvl] * 4);
   }
   if (ptr !== 0 && !validDataBlock(core, ptr)) return core.corrupt(`block pointer ${ptr} is outside the file system`);
-  if (core.reserved.has(ptr)) return core.corrupt(`block pointer ${ptr} points into file-system metadata`);
+  if (ptr !== 0 && core.reserved.has(ptr)) return core.corrupt(`block pointer ${ptr} points into file-system metadata`);
   return E.right(ptr);
 }
 

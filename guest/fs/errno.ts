@@ -10,18 +10,23 @@
  * A broken invariant of the simulator itself (tier 3) throws an ordinary `Error`.
  */
 
-/** The errnos a file-system operation can return. */
+/** The errnos a file-system operation can return (and the vfs's system calls: ENOMEM, EFAULT, ENOTBLK, ENODEV, EMFILE). */
 export type Errno =
   | 'EPERM'
   | 'ENOENT'
   | 'EIO'
   | 'EBADF'
+  | 'ENOMEM'
+  | 'EFAULT'
+  | 'ENOTBLK'
   | 'EBUSY'
   | 'EEXIST'
   | 'EXDEV'
+  | 'ENODEV'
   | 'ENOTDIR'
   | 'EISDIR'
   | 'EINVAL'
+  | 'EMFILE'
   | 'EFBIG'
   | 'ENOSPC'
   | 'EROFS'
@@ -37,12 +42,17 @@ export const ERRNO: Readonly<Record<Errno, number>> = {
   ENOENT: 2,
   EIO: 5,
   EBADF: 9,
+  ENOMEM: 12,
+  EFAULT: 14,
+  ENOTBLK: 15,
   EBUSY: 16,
   EEXIST: 17,
   EXDEV: 18,
+  ENODEV: 19,
   ENOTDIR: 20,
   EISDIR: 21,
   EINVAL: 22,
+  EMFILE: 24,
   EFBIG: 27,
   ENOSPC: 28,
   EROFS: 30,
@@ -59,12 +69,17 @@ export const STRERROR: Readonly<Record<Errno, string>> = {
   ENOENT: 'No such file or directory',
   EIO: 'Input/output error',
   EBADF: 'Bad file descriptor',
+  ENOMEM: 'Cannot allocate memory',
+  EFAULT: 'Bad address',
+  ENOTBLK: 'Block device required',
   EBUSY: 'Device or resource busy',
   EEXIST: 'File exists',
   EXDEV: 'Invalid cross-device link',
+  ENODEV: 'No such device',
   ENOTDIR: 'Not a directory',
   EISDIR: 'Is a directory',
   EINVAL: 'Invalid argument',
+  EMFILE: 'Too many open files',
   EFBIG: 'File too large',
   ENOSPC: 'No space left on device',
   EROFS: 'Read-only file system',

@@ -69,6 +69,7 @@ export interface Syscalls {
   rename(task: Task, from: string, to: string): Sys<void>;
   mkdir(task: Task, path: string, mode?: number): Sys<void>;
   rmdir(task: Task, path: string): Sys<void>;
+  /** The names in a directory, in directory order, without "." and "..". */
   readdir(task: Task, path: string): Sys<string[]>;
   stat(task: Task, path: string): Sys<StatResult>;
   statfs(task: Task, path: string): Sys<StatFsResult>;
@@ -78,6 +79,28 @@ export interface Syscalls {
   umount(task: Task, dir: string): Sys<void>;
   /** echo N > /proc/sys/vm/drop_caches */
   dropCaches(task: Task, what: 1 | 2 | 3): Sys<void>;
+  /**
+   * mkfs.ext3 <device>: make an empty ext3 file system on a block device that is not
+   * mounted (EBUSY if it is); the defaults are mke2fs's (4 KiB blocks, one inode per
+   * 16 KiB, its journal size for the device's size). The guest's VFS has it; a fake OS
+   * without block devices may leave it out.
+   */
+  mkfsDevice?(task: Task, device: string, opts?: MkfsDeviceOptions): Sys<void>;
+}
+
+/** mkfs.ext3's options (mke2fs -b, -N, -J size=, -I, -L). */
+export interface MkfsDeviceOptions {
+  /** 1024, 2048 or 4096 (default 4096). */
+  blockSize?: number;
+  /** File-system size in blocks (default: the whole device). */
+  blocks?: number;
+  /** Inodes wanted (default one per 16 KiB). */
+  inodes?: number;
+  /** Journal size in blocks (default: mke2fs's for the size). */
+  journalBlocks?: number;
+  /** 256 (default) or 128. */
+  inodeSize?: number;
+  volumeName?: string;
 }
 
 /**

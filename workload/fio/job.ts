@@ -33,8 +33,28 @@ export interface FioJob {
   direct: boolean;
   /** Percentage of reads in a mixed workload (`rwmixwrite=N` sets it to 100 - N). Default 50. */
   rwmixread: number;
+  /**
+   * The file or device: `/dev/vdX` is a raw block device (the O_DIRECT block job); a path
+   * is a file (a file job through the guest's VFS). Several files are separated by `:`.
+   * Unset: fio's names `<name>.<jobnum>.<filenum>` in `directory`.
+   */
   filename?: string;
+  /** Where the job's files live when `filename` does not say (fio's default: the current directory). */
   directory?: string;
+  /** Files per job (`nrfiles`), named `<name>.<jobnum>.<filenum>`; `size` is shared among them. Default 1. */
+  nrfiles: number;
+  /** Size of each file (`filesize`). Unset: `size / nrfiles`. */
+  filesize?: number;
+  /** fsync(2) the file after every N writes to it (`fsync=N`); 0: never. Default 0. */
+  fsync: number;
+  /** fdatasync(2) after every N writes (`fdatasync=N`); 0: never. Default 0. */
+  fdatasync: number;
+  /** fsync every file when the job has done its I/O (`end_fsync`). Default false. */
+  endFsync: boolean;
+  /** Create the files when the job opens them, instead of laying them out before it starts. Default false. */
+  createOnOpen: boolean;
+  /** Drop the files' cached pages before the job starts (`invalidate`). Default true. */
+  invalidate: boolean;
   /** Default psync, fio's default engine on Linux. */
   ioengine: FioIoengine;
   /** `runtime` in nanoseconds (fio's unit is seconds by default). */

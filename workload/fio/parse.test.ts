@@ -112,12 +112,14 @@ describe('parseFioJob on real job files', () => {
         '[all]', 'description=everything', 'rw=write', 'blocksize=64k', 'iodepth=8', 'size=1g', 'io_limit=2g', 'number_ios=100',
         'numjobs=1', 'direct=1', 'rwmixread=10', 'filename=/dev/vdb', 'ioengine=io_uring', 'timeout=1m', 'time_based=0',
         'offset=1m', 'rand_repeatable=0', 'norandommap', 'wait_for_previous', 'thread', 'group_reporting', '  # indented comment',
+        'directory=/mnt', 'nr_files=3', 'filesize=1m', 'fsync=8', 'fdatasync=4', 'end_fsync=1', 'create_on_open=1', 'invalidate=0',
       ].join('\n'),
     );
     expect(j).toMatchObject({
       description: 'everything', rw: 'write', bs: 65536, iodepth: 8, size: 2 ** 30, ioSize: 2 ** 31, numberIos: 100, direct: true,
       rwmixread: 10, filename: '/dev/vdb', ioengine: 'io_uring', runtimeNs: 60e9, timeBased: false, offset: 2 ** 20,
       randrepeat: false, norandommap: true, stonewall: true, thread: true,
+      directory: '/mnt', nrfiles: 3, filesize: 2 ** 20, fsync: 8, fdatasync: 4, endFsync: true, createOnOpen: true, invalidate: false,
     });
   });
 
@@ -125,6 +127,7 @@ describe('parseFioJob on real job files', () => {
     expect(FIO_DEFAULTS).toEqual({
       name: '', index: 0, rw: 'read', bs: 4096, iodepth: 1, numjobs: 1, direct: false, rwmixread: 50, ioengine: 'psync',
       timeBased: false, offset: 0, randrepeat: true, norandommap: false, stonewall: false, thread: false,
+      nrfiles: 1, fsync: 0, fdatasync: 0, endFsync: false, createOnOpen: false, invalidate: true,
     });
     const names = FIO_OPTIONS.flatMap((o) => [o.name, ...o.aliases]);
     expect(new Set(names).size).toBe(names.length);

@@ -1,0 +1,78 @@
+/**
+ * Buffered file writes: a fio job of sequential 4 KiB `pwrite`s (psync, direct=0) into a
+ * file on ext3 (mkfs.ext3 + mount /mnt on the default VM's virtio-blk disk), with the page
+ * cache writing back as it fills (dirty thresholds, the flusher, throttling) — system calls
+ * per wall-clock second over the measured window. Printed beside the raw block spine's
+ * rate from the same process (bench/throughput.ts), with their ratio (target ≥ 0.5).
+ *
+ * It also follows the page cache's size (pages it holds, sampled at every page-cache
+ * event) and prints its peak beside the guest's memory: the cache must never hold more
+ * than the guest has.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { runFileJobsOn } from '../report/file-experiment.js';
+import type { TraceEvent } from '../sim/trace.js';
+import { parseQemuArgs } from '../vm/cmdline/index.js';
+import { DEFAULT_VM_ARGS } from '../vm/default-vm.js';
+import { startMachine, type Machine } from '../vm/machine.js';
+import { parseFioJob } from '../workload/index.js';
+
+export interface FileWritesResult {
+  writes: number;
+  syscalls: number;
+  wallMs: number;
+  syscallsPerSec: number;
+  /** Page-cache pages at the peak, and the bytes they are. */
+  peakCachePages: number;
+  peakCacheBytes: number;
+  guestMemBytes: number;
+  /** Pages written back during the window, by reason. */
+  writtenBack: { periodic: number; background: number; sync: number; vmscan: number };
+  throttles: number;
+  virtualNs: number;
+}
+
+function boot(seed: number): Machine {
+  const spec = parseQemuArgs(DEFAULT_VM_ARGS);
+  if (E.isLeft(spec)) throw new Error('default VM does not parse');
+  const m = startMachine(spec.right, { seed });
+  if (E.isLeft(m)) throw new Error('default VM does not boot');
+  return m.right;
+}
+
+function run(m: Machine, writes: number): { wallMs: number; peakPages: number; report: ReturnType<typeof runFileJobsOn> } {
+  const jobs = parseFioJob(`[buffered-write]\nrw=write\nbs=4k\nioengine=psync\ndirect=0\nfilename=/mnt/bench\nsize=${writes * 4096}\n`);
+  if (E.isLeft(jobs)) throw new Error('benchmark job does not parse');
+  let t0 = 0;
+  let wallMs = 0;
+  let peakPages = 0;
+  const cache = m.guest.cache;
+  const detach = m.trace.attach((e: TraceEvent) => {
+    if (e.kind === 'pagecache') peakPages = Math.max(peakPages, cache.nrPages);
+    else if (e.kind === 'phase' && e.name === 'run') t0 = performance.now();
+    else if (e.kind === 'phase' && e.name === 'done') wallMs = performance.now() - t0;
+  });
+  const report = runFileJobsOn(m, 'buffered-write', jobs.right, { mount: { device: '/dev/vda', dir: '/mnt', mkfs: true } });
+  detach();
+  return { wallMs, peakPages: Math.max(peakPages, cache.nrPages), report };
+}
+
+export function benchFileWrites(writes: number): FileWritesResult {
+  run(boot(7), Math.min(writes, 20_000)); // warm the JIT
+  const m = boot(1);
+  const { wallMs, peakPages, report } = run(m, writes);
+  if (E.isLeft(report)) throw new Error(`file benchmark failed: ${report.left}`);
+  const r = report.right.report;
+  return {
+    writes: r.jobs[0].writes,
+    syscalls: r.syscalls.total,
+    wallMs,
+    syscallsPerSec: (r.syscalls.total * 1000) / wallMs,
+    peakCachePages: peakPages,
+    peakCacheBytes: peakPages * 4096,
+    guestMemBytes: m.spec.memBytes,
+    writtenBack: r.pagecache.written,
+    throttles: r.pagecache.throttles,
+    virtualNs: r.elapsedNs,
+  };
+}
