@@ -26,7 +26,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, it } from 'vitest';
 import { vmErrorMessage } from '../vm/errors.js';
 import { powerCut, reboot } from '../vm/power.js';
-import { runs } from './support/vm.js';
+import { DEEP, runs } from './support/vm.js';
 import { fsCommands } from './fs-model/commands/index.js';
 import { checkAfterCrash } from './fs-model/crash-check.js';
 import { FsModel } from './fs-model/model.js';
@@ -66,6 +66,9 @@ const cutArb: fc.Arbitrary<Cut> = fc.oneof(
   { weight: 2, arbitrary: fc.oneof(fc.integer({ min: 0, max: 5_000_000 }), fc.integer({ min: 0, max: 20e9 })).map((atNs) => ({ atNs })) },
 );
 
+/** The deep profile runs ten times as long as vitest's default timeout allows. */
+const DEEP_TIMEOUT = DEEP ? 60 * 60_000 : undefined;
+
 describe('after a power cut, the guest file system holds what fsync promised and nothing that was never written', () => {
   for (const b of BACKENDS) {
     it(b.name, () => {
@@ -97,6 +100,6 @@ describe('after a power cut, the guest file system holds what fsync promised and
         }),
         { numRuns: RUNS },
       );
-    });
+    }, DEEP_TIMEOUT);
   }
 });

@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, it } from 'vitest';
-import { runs } from './support/vm.js';
+import { DEEP, runs } from './support/vm.js';
 import { fsCommands } from './fs-model/commands/index.js';
 import { RemountCommand } from './fs-model/commands/remount.js';
 import { FsModel } from './fs-model/model.js';
@@ -46,6 +46,9 @@ const BACKENDS: { name: string; args: () => string[] }[] = [
   },
 ];
 
+/** The deep profile runs ten times as long as vitest's default timeout allows. */
+const DEEP_TIMEOUT = DEEP ? 60 * 60_000 : undefined;
+
 describe('the guest file system behaves as the model says, through virtio-blk', () => {
   for (const b of BACKENDS) {
     it(b.name, () => {
@@ -61,6 +64,6 @@ describe('the guest file system behaves as the model says, through virtio-blk', 
         }),
         { numRuns: RUNS },
       );
-    });
+    }, DEEP_TIMEOUT);
   }
 });

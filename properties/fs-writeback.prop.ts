@@ -17,7 +17,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describe, it } from 'vitest';
 import { DEFAULT_VM_SYSCTL } from '../guest/pagecache/sysctl.js';
 import { O_CREAT, O_RDWR } from '../guest/vfs/syscalls-api.js';
-import { fillPattern, readBack, runs } from './support/vm.js';
+import { DEEP, fillPattern, readBack, runs } from './support/vm.js';
 import { bootFs } from './fs-model/real.js';
 
 const DISK = 32 * 1024 * 1024;
@@ -62,6 +62,9 @@ function inImage(image: Uint8Array, data: Uint8Array): boolean {
   return true;
 }
 
+/** The deep profile runs ten times as long as vitest's default timeout allows. */
+const DEEP_TIMEOUT = DEEP ? 60 * 60_000 : undefined;
+
 describe('dirty data reaches the device without fsync', () => {
   it(`within dirty_expire + dirty_writeback (${DEADLINE_NS / 1e9} s) + ${SLACK_NS / 1e6} ms of virtual time`, () => {
     fc.assert(
@@ -91,5 +94,5 @@ describe('dirty data reaches the device without fsync', () => {
       }),
       { numRuns: runs(15) },
     );
-  });
+  }, DEEP_TIMEOUT);
 });

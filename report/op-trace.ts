@@ -37,7 +37,7 @@ export function traceOps(qemuArgs: readonly string[], ops: readonly Op[], seed: 
   if (E.isLeft(os)) return os;
   const { sim } = m;
   let setup: E.Either<string, void> | undefined;
-  startProc(sim, mountFs(os.right.syscalls, os.right.spawn('iopath-setup', 0), mount), (r) => (setup = r));
+  startProc(sim, mountFs(os.right, os.right.spawn('iopath-setup', 0), mount), (r) => (setup = r));
   sim.run({ stop: () => setup !== undefined });
   if (setup === undefined) return E.left(`mkfs/mount of ${mount.device} at ${mount.dir} never finished`);
   if (E.isLeft(setup)) return setup;

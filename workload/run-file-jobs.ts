@@ -13,12 +13,12 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Task } from '../guest/kernel/task.js';
-import type { Syscalls } from '../guest/vfs/syscalls-api.js';
+import type { GuestOsApi } from '../guest/vfs/syscalls-api.js';
 import { Rng } from '../sim/rng.js';
 import type { Trace } from '../sim/trace.js';
 import type { FioJob } from './fio/job.js';
 import { fileJob, fileJobDepth, type FileJobEnv, type FileJobResult } from './file-job.js';
-import { layoutFiles } from './file-layout.js';
+import { layoutFiles, mkdirP } from './file-layout.js';
 import { fileIoStream, isFileJob, jobFiles, type FileIo, type JobFile } from './file-plan.js';
 import { call, startProc, type Proc } from './proc.js';
 
@@ -124,13 +124,16 @@ export function runFileJobs(env: FileRunEnv, jobs: readonly FioJob[], opts: File
   return E.right({ jobs: results, windowStart, windowEnd });
 }
 
-/** mkfs.ext3 (when asked) and mount: the file system the jobs or ops run on. */
-export function* mountFs(sys: Syscalls, task: Task, m: MountSpec): Proc<E.Either<string, void>> {
+/** mkfs.ext3 (when asked), the mount point made if missing (`mkdir -p`), and mount. */
+export function* mountFs(os: GuestOsApi, task: Task, m: MountSpec): Proc<E.Either<string, void>> {
+  const sys = os.syscalls;
   if (m.mkfs) {
     if (!sys.mkfsDevice) return E.left(`mkfs.ext3 ${m.device}: this guest cannot make a file system`);
     const r = yield* call(sys.mkfsDevice(task, m.device));
     if (E.isLeft(r)) return E.left(`mkfs.ext3 ${m.device}: ${r.left}`);
   }
+  const dir = yield* mkdirP(os, task, m.dir);
+  if (E.isLeft(dir)) return E.left(`mount point ${m.dir}: ${dir.left}`);
   const r = yield* call(sys.mount(task, m.device, m.dir));
   return E.isLeft(r) ? E.left(`mount ${m.device} ${m.dir}: ${r.left}`) : E.right(undefined);
 }
@@ -138,7 +141,7 @@ export function* mountFs(sys: Syscalls, task: Task, m: MountSpec): Proc<E.Either
 function* setupProc(env: FileRunEnv, task: Task, plans: readonly Plan[], opts: FileRunOptions): Proc<E.Either<string, void>> {
   const sys = env.os.syscalls;
   if (opts.mount) {
-    const r = yield* mountFs(sys, task, opts.mount);
+    const r = yield* mountFs(env.os, task, opts.mount);
     if (E.isLeft(r)) return r;
   }
   const laidOut = new Set<string>();

@@ -101,7 +101,7 @@ export function bootFs(args: readonly string[], seed: number, mkfs = true): FsRe
 /** mkfs (when asked) and mount /mnt, as the suite's process. */
 export function mountOn(r: FsReal, mkfs: boolean): void {
   let res: E.Either<string, void> | undefined;
-  startProc(r.m.sim, mountFs(r.sys, r.task, { ...MOUNT, mkfs }), (x) => (res = x));
+  startProc(r.m.sim, mountFs(r.os, r.task, { ...MOUNT, mkfs }), (x) => (res = x));
   r.m.sim.run({ stop: () => res !== undefined });
   if (res === undefined || E.isLeft(res)) throw new Error(`mount: ${res === undefined ? 'never finished' : res.left}`);
 }
