@@ -9,26 +9,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { runRun } from './run.js';
 import { runTrace } from './trace.js';
+import { capture, golden } from './test-support.js';
 
-function capture(fn: () => number): { code: number; out: string; err: string } {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: fn(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
-
-function golden(name: string, text: string): void {
-  const file = join(__dirname, 'golden', name);
-  if (process.env.IOPATH_UPDATE_GOLDEN === '1') writeFileSync(file, text);
-  if (!existsSync(file)) throw new Error(`golden file ${name} is missing: run with IOPATH_UPDATE_GOLDEN=1 to create it`);
-  expect(text).toBe(readFileSync(file, 'utf8'));
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'iopath-cli-files-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

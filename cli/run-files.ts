@@ -3,15 +3,14 @@
  * `--no-mkfs`), mount it (`--mount`, default /mnt), lay the files out, run the jobs, and
  * print the file-job report (system calls, page cache, block layer, device, exits).
  */
-import { writeFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { runFileExperiment } from '../report/file-experiment.js';
-import { chromeTrace, renderTimeline } from '../report/timeline.js';
+import { renderTimeline } from '../report/timeline.js';
 import { renderFileRun } from '../report/file-text.js';
 import type { CostModel } from '../sim/costs.js';
 import type { TraceEvent } from '../sim/trace.js';
 import type { FioJob } from '../workload/index.js';
-import { fail } from './common.js';
+import { fail, writeChromeTrace } from './common.js';
 
 export interface FileRunOpts {
   /** Where the file system is mounted (default /mnt). */
@@ -33,13 +32,8 @@ export function runFilesRun(args: readonly string[], jobs: readonly FioJob[], la
   const r = runFileExperiment({ label, qemuArgs: args, jobs, mount }, seed, costs, record);
   if (E.isLeft(r)) return fail(r.left);
   const { report, events = [] } = r.right;
-  if (opts.chromeTrace !== undefined) {
-    try {
-      writeFileSync(opts.chromeTrace, JSON.stringify(chromeTrace(events)));
-    } catch (e) {
-      return fail(`--chrome-trace ${opts.chromeTrace}: ${(e as Error).message}`);
-    }
-  }
+  const traceFailed = writeChromeTrace(opts.chromeTrace, events);
+  if (traceFailed !== undefined) return traceFailed;
   if (timeline > 0) process.stdout.write(renderTimeline(firstCalls(events, timeline), { withWork: true }) + '\n\n');
   process.stdout.write((opts.json ? JSON.stringify(report, null, 2) : renderFileRun(report)) + '\n');
   return 0;

@@ -1,14 +1,12 @@
 /** `iopath run`: one job on one VM, reported as text or JSON. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { runExperiment } from '../report/experiment.js';
 import { renderRun, runJson } from '../report/text.js';
-import { chromeTrace, renderTimeline } from '../report/timeline.js';
+import { renderTimeline } from '../report/timeline.js';
 import type { TraceEvent } from '../sim/trace.js';
-import { cmdlineErrorMessage, isHelp, parseQemuArgs } from '../vm/cmdline/index.js';
-import { DEFAULT_VM_ARGS } from '../vm/default-vm.js';
 import { DEFAULT_JOB, fioErrorMessage, isFileJob, parseFioJob, type FioJob } from '../workload/index.js';
-import { fail, loadCosts, parseSeed } from './common.js';
+import { fail, runInputs, writeChromeTrace } from './common.js';
 import { runFilesRun } from './run-files.js';
 
 export interface RunOpts {
@@ -36,19 +34,9 @@ function loadJobs(file: string | undefined): E.Either<string, FioJob[]> {
 }
 
 export function runRun(qemu: string[], opts: RunOpts): number {
-  const args = qemu.length > 0 ? qemu : [...DEFAULT_VM_ARGS];
-  const parsed = parseQemuArgs(args);
-  if (E.isLeft(parsed)) {
-    if (isHelp(parsed.left)) {
-      process.stdout.write(cmdlineErrorMessage(parsed.left) + '\n');
-      return 0;
-    }
-    return fail(cmdlineErrorMessage(parsed.left));
-  }
-  const seed = parseSeed(opts.seed);
-  if (E.isLeft(seed)) return fail(seed.left);
-  const costs = loadCosts(opts.costs);
-  if (E.isLeft(costs)) return fail(costs.left);
+  const inputs = runInputs(qemu, opts);
+  if (E.isLeft(inputs)) return inputs.left;
+  const { args, seed, costs } = inputs.right;
   const jobs = loadJobs(opts.job);
   if (E.isLeft(jobs)) return fail(jobs.left);
   if (jobs.right.length === 0) return fail(`${opts.job}: no jobs in the file`);
@@ -58,19 +46,14 @@ export function runRun(qemu: string[], opts: RunOpts): number {
   const onFiles = jobs.right.filter(isFileJob).length;
   if (onFiles > 0) {
     if (onFiles < jobs.right.length) return fail(`${opts.job}: jobs on files and jobs on block devices (filename=/dev/…) cannot run together; use two job files`);
-    return runFilesRun(args, jobs.right, label, seed.right, costs.right, { ...opts, timeline });
+    return runFilesRun(args, jobs.right, label, seed, costs, { ...opts, timeline });
   }
   const record = timeline > 0 || opts.chromeTrace !== undefined;
-  const r = runExperiment({ label, qemuArgs: args, jobs: jobs.right }, seed.right, costs.right, record);
+  const r = runExperiment({ label, qemuArgs: args, jobs: jobs.right }, seed, costs, record);
   if (E.isLeft(r)) return fail(r.left);
   const { report, events = [] } = r.right;
-  if (opts.chromeTrace !== undefined) {
-    try {
-      writeFileSync(opts.chromeTrace, JSON.stringify(chromeTrace(events)));
-    } catch (e) {
-      return fail(`--chrome-trace ${opts.chromeTrace}: ${(e as Error).message}`);
-    }
-  }
+  const traceFailed = writeChromeTrace(opts.chromeTrace, events);
+  if (traceFailed !== undefined) return traceFailed;
   if (timeline > 0) process.stdout.write(renderTimeline(firstIos(events, timeline), { withWork: true }) + '\n\n');
   process.stdout.write((opts.json ? JSON.stringify(runJson(report), null, 2) : renderRun(report)) + '\n');
   return 0;

@@ -7,10 +7,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { fmtNs } from '../report/format.js';
 import { traceOps } from '../report/op-trace.js';
 import { renderTimeline } from '../report/timeline.js';
-import { cmdlineErrorMessage, isHelp, parseQemuArgs } from '../vm/cmdline/index.js';
-import { DEFAULT_VM_ARGS } from '../vm/default-vm.js';
 import { formatOp, opErrorMessage, parseOps } from '../workload/index.js';
-import { fail, loadCosts, parseSeed } from './common.js';
+import { fail, runInputs } from './common.js';
 
 export interface TraceOpts {
   op?: string;
@@ -27,21 +25,11 @@ export function runTrace(qemu: string[], opts: TraceOpts): number {
   if (opts.op === undefined) return fail("trace: --op is required, e.g. --op 'write /mnt/f 4096@0; fsync /mnt/f'");
   const ops = parseOps(opts.op);
   if (E.isLeft(ops)) return fail(`--op: ${opErrorMessage(ops.left)}`);
-  const args = qemu.length > 0 ? qemu : [...DEFAULT_VM_ARGS];
-  const parsed = parseQemuArgs(args);
-  if (E.isLeft(parsed)) {
-    if (isHelp(parsed.left)) {
-      process.stdout.write(cmdlineErrorMessage(parsed.left) + '\n');
-      return 0;
-    }
-    return fail(cmdlineErrorMessage(parsed.left));
-  }
-  const seed = parseSeed(opts.seed);
-  if (E.isLeft(seed)) return fail(seed.left);
-  const costs = loadCosts(opts.costs);
-  if (E.isLeft(costs)) return fail(costs.left);
+  const inputs = runInputs(qemu, opts);
+  if (E.isLeft(inputs)) return inputs.left;
+  const { args, seed, costs } = inputs.right;
   const mount = { device: opts.device ?? '/dev/vda', dir: opts.mount ?? '/mnt', mkfs: opts.mkfs !== false };
-  const r = traceOps(args, ops.right, seed.right, costs.right, mount);
+  const r = traceOps(args, ops.right, seed, costs, mount);
   if (E.isLeft(r)) return fail(r.left);
   const { events, results, origin } = r.right;
   const out: string[] = [];
