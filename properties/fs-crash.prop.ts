@@ -18,12 +18,9 @@
  * Failures print fast-check's seed and path; the first input is the simulation's seed.
  * Runs: 60 per back end (IOPATH_DEEP=1: 600), up to 40 commands each.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { afterAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { vmErrorMessage } from '../vm/errors.js';
 import { powerCut, reboot } from '../vm/power.js';
 import { DEEP, runs } from './support/vm.js';
@@ -33,26 +30,10 @@ import { FsModel } from './fs-model/model.js';
 import { FsReal, PowerCut, bootFs, mountOn } from './fs-model/real.js';
 import { checkFsck, readTree } from './fs-model/tree.js';
 import { guestOs } from '../report/file-experiment.js';
+import { DISK, fsBackends } from './fs-model/backends.js';
 
-const DISK = 32 * 1024 * 1024;
 const RUNS = runs(60);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iopath-fscrash-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-let n = 0;
-
-const device = 'virtio-blk-pci,drive=d0,id=vblk0';
-const BACKENDS: { name: string; args: () => string[] }[] = [
-  { name: 'raw image in memory', args: () => ['-m', '256M', '-blockdev', `driver=raw,node-name=d0,file.driver=memory,file.size=${DISK}`, '-device', device] },
-  {
-    name: 'raw image in a host file',
-    args: () => {
-      const f = path.join(tmp, `disk${n++}.img`);
-      fs.writeFileSync(f, '');
-      fs.truncateSync(f, DISK);
-      return ['-m', '256M', '-drive', `file=${f},format=raw,if=none,id=d0`, '-device', device];
-    },
-  },
-];
+const BACKENDS = fsBackends('iopath-fscrash-');
 
 /**
  * When the power goes: up to 60 µs after the start of the nth call (so inside a write, an

@@ -14,37 +14,18 @@
  * Failures print fast-check's seed and path (and the simulation seed is the first input).
  * Runs: 60 per back end (IOPATH_DEEP=1: 600), up to 50 commands each.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { DEEP, runs } from './support/vm.js';
 import { fsCommands } from './fs-model/commands/index.js';
 import { RemountCommand } from './fs-model/commands/remount.js';
 import { FsModel } from './fs-model/model.js';
 import { bootFs } from './fs-model/real.js';
 import { checkFsck, checkTreeEqualsModel, readTree } from './fs-model/tree.js';
+import { DISK, fsBackends } from './fs-model/backends.js';
 
-const DISK = 32 * 1024 * 1024;
 const RUNS = runs(60);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iopath-fsmodel-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-let n = 0;
-
-const device = 'virtio-blk-pci,drive=d0,id=vblk0';
-const BACKENDS: { name: string; args: () => string[] }[] = [
-  { name: 'raw image in memory', args: () => ['-m', '256M', '-blockdev', `driver=raw,node-name=d0,file.driver=memory,file.size=${DISK}`, '-device', device] },
-  {
-    name: 'raw image in a host file',
-    args: () => {
-      const f = path.join(tmp, `disk${n++}.img`);
-      fs.writeFileSync(f, '');
-      fs.truncateSync(f, DISK);
-      return ['-m', '256M', '-drive', `file=${f},format=raw,if=none,id=d0`, '-device', device];
-    },
-  },
-];
+const BACKENDS = fsBackends('iopath-fsmodel-');
 
 /** The deep profile runs ten times as long as vitest's default timeout allows. */
 const DEEP_TIMEOUT = DEEP ? 60 * 60_000 : undefined;
