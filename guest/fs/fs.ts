@@ -19,7 +19,7 @@ import type { Errno } from './errno.js';
 import { bmapFile, setSize, statfs, statInode, truncate, liveInode, type Stat, type StatFs } from './file-ops.js';
 import type { Geometry } from './geometry.js';
 import { isDir } from './inode.js';
-import { lookupPath, parsePath } from './namei.js';
+import { lookupParent, lookupPath, parsePath } from './namei.js';
 import * as ops from './ops.js';
 import { runOnIo, type IoProgram } from './program.js';
 import { encodeSuperblock, EXT2_VALID_FS, INCOMPAT_RECOVER } from './superblock.js';
@@ -79,6 +79,13 @@ export class Fs {
     return this.live(() => lookupPath(this.core, path));
   }
   /** One component in directory `dir`. */
+  /** Walks to `path`'s parent directory (ENOENT: a component missing; ENOTDIR: one is not a directory). */
+  walkParent(path: string): R<void> {
+    return this.live(() => {
+      const r = lookupParent(this.core, path);
+      return E.isLeft(r) ? r : E.right(undefined);
+    });
+  }
   lookupAt(dir: number, name: string): R<number> {
     return this.live(() => {
       const d = liveInode(this.core, dir);

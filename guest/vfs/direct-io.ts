@@ -8,7 +8,8 @@
  * Reads stop at i_size (short count) and read holes as zeroes. Writes allocate blocks
  * (retrying after a commit when freed blocks are pending; a write that still finds no
  * room is cut short, or fails with ENOSPC); the parts of a fresh block the write does not
- * cover are written with zeroes, and i_size grows in the same step. Like writeback, a
+ * cover are written with zeroes, and the on-disk i_size grows in the same step (the
+ * in-memory i_size once the write is done). Like writeback, a
  * write that allocated or grew the file is ordered: the commit waits for it.
  * The caller holds the inode's lock for writes.
  */
@@ -110,12 +111,15 @@ function directWrite(ctx: VfsContext, task: Task, v: VfsInode, buf: UserBuf, pos
     mnt.ordered.add(v);
     mnt.changed(v);
   }
-  if (v.mapping && mappedEnd > v.mapping.size) v.mapping.size = mappedEnd;
   pieces.sort((x, y) => x.sector - y.sector);
   const latch = v.startIo();
   submitBios(task, dev, buildBios('write', pieces, { sync: true }), (status) => {
     latch.countDown();
     const m = v.mapping;
+    // i_size grows once the data is on the disk (ext4's end_io), so no reader sees the new
+    // blocks before they hold it. The size on disk grew with the allocation: the commit
+    // that carries it waits for these writes (ordered).
+    if (m && mappedEnd > m.size) m.size = mappedEnd;
     const result = status === 'ok' ? ok(n) : fail<number>('EIO');
     if (!m) return done(result);
     once(ctx.cache.invalidateRange(task, m, { start: pos, end: pos + n }), () => done(result));

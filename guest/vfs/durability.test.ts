@@ -78,6 +78,28 @@ describe('vfs: durability', () => {
     expect(E.isRight(afterCrash(rig).lookup('/d'))).toBe(true);
   });
 
+  it('delayed allocation: the size on disk grows at writeback, not at write() (i_disksize)', () => {
+    const rig = mounted();
+    const { task } = rig;
+    const s = rig.os.syscalls;
+    const fd = rig.ok(s.open(task, '/mnt/f', O_CREAT | O_RDWR));
+    rig.ok(s.fsync(task, fd));
+    const a = pattern(10_000, 3);
+    rig.ok(s.write(task, fd, rig.buf(a.length, a)));
+    expect(rig.ok(s.stat(task, '/mnt/f')).size).toBe(a.length);
+    rig.ok(s.mkdir(task, '/mnt/d'));
+    const t0 = rig.tk.sim.now;
+    // The journal commits 5 s after the change; writeback of the data comes only after 30 s.
+    rig.tk.sim.run({ until: t0 + 10e9 });
+    expect(rig.ok(s.stat(task, '/mnt/f')).size).toBe(a.length);
+    // A power cut now: the commit is there, but its size must not cover blocks never written.
+    const crashed = afterCrash(rig);
+    expect(E.isRight(crashed.lookup('/d'))).toBe(true);
+    expect(fileOn(rig, crashed, '/f')).toEqual(new Uint8Array(0));
+    rig.tk.sim.run({ until: t0 + 45e9 });
+    expect(firstDifference(fileOn(rig, afterCrash(rig), '/f')!, a)).toBe(-1);
+  });
+
   it('ordered mode: at every instant, a file shows only bytes that were written to it, or zeroes', () => {
     // Big writes are slow (10 ms), small ones fast: a commit made for one file's fsync
     // while another file's new blocks are still being written must wait for them.

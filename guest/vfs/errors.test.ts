@@ -65,6 +65,10 @@ describe('vfs: errors are errno values', () => {
     rig.ok(s.close(task, rig.ok(s.open(task, '/mnt/d/g', O_CREAT | O_RDWR))));
     expect(rig.run(s.rmdir(task, '/mnt/d'))).toEqual(E.left('ENOTEMPTY'));
     expect(rig.run(s.rename(task, '/mnt/d', '/mnt/d/g/h'))).toEqual(E.left('ENOTDIR'));
+    // Both parents are walked before the source is looked up (do_renameat2): the target's wins.
+    expect(rig.run(s.rename(task, '/mnt/nope', '/mnt/d/g/h'))).toEqual(E.left('ENOTDIR'));
+    expect(rig.run(s.rename(task, '/mnt/nope', '/mnt/x/h'))).toEqual(E.left('ENOENT'));
+    expect(rig.run(s.rename(task, '/mnt/f/x', '/mnt/x/h'))).toEqual(E.left('ENOTDIR'));
     expect(rig.run(s.open(task, '/mnt/' + 'n'.repeat(300), O_CREAT | O_RDWR))).toEqual(E.left('ENAMETOOLONG'));
     // The root file system holds directories only.
     expect(rig.run(s.open(task, '/file', O_CREAT | O_RDWR))).toEqual(E.left('EROFS'));

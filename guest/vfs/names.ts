@@ -83,6 +83,11 @@ export function renamePath(ctx: VfsContext, task: Task, from: string, to: string
   const ns = ctx.ns;
   if (fromRel === '/' || toRel === '/' || ns.mountAt(a.right.path) || ns.mountAt(b.right.path) || ns.mountsBelow(a.right.path).length > 0) return done(fail('EBUSY'));
   const fs = mnt.fs;
+  // do_renameat2: both parents are walked (the source's first) before the source is looked up.
+  for (const p of [fromRel, toRel]) {
+    const w = fs.walkParent(p);
+    if (E.isLeft(w)) return done(w);
+  }
   const src = fs.stat(fromRel);
   if (E.isLeft(src)) return done(src);
   const dst = fs.stat(toRel);

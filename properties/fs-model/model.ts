@@ -43,10 +43,7 @@ export interface Handle {
 /**
  * What a call must return. An error may name a second errno the guest is known to give
  * instead of Linux's (`tolerated`, with why): each is a difference of the guest's VFS
- * from Linux, listed here until it is fixed —
- * - rename(2) with a missing source and a target whose parent walk fails: Linux walks both
- *   parents before it looks the source up (do_renameat2), so ENOTDIR/ENOENT of the
- *   target's walk wins; the guest looks the source up first and says ENOENT.
+ * from Linux, listed here until it is fixed (none at present).
  */
 export type Result<T = void> = { ok: true; value: T } | { ok: false; errno: Errno; tolerated?: Errno };
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });

@@ -14,8 +14,7 @@ export function modelRename(m: FsModel, from: string, to: string): Result<void> 
   const badFrom = m.walkParent(from);
   if (badFrom) return err(badFrom);
   const badTo = m.walkParent(to);
-  // The guest looks the source up before walking the target's parent (model.ts, Result).
-  if (badTo) return err(badTo, m.nodes.has(from) ? undefined : 'ENOENT');
+  if (badTo) return err(badTo);
   const src = m.nodes.get(from);
   if (!src) return err('ENOENT');
   if (from === to) return ok(undefined);
