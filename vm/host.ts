@@ -66,9 +66,8 @@ export function openHostStorage(spec: VmSpec, sim: Simulator, trace: Trace, cost
 /** The options a DriveSpec gives the block layer. */
 export function driveGraphSpec(d: DriveSpec): BlockGraphSpec {
   if (d.source === 'blockdev' && d.blockdev) return { blockdev: d.blockdev as never };
-  const opts: Record<string, unknown> = { ...d.options, id: d.id, cache: d.cache, discard: d.discard };
-  // `aio` belongs to the file protocol; QEMU only passes it on when given (its default is threads).
-  if (d.aio !== 'threads') opts.aio = d.aio;
+  // The block layer passes `aio` only to protocols that have AIO modes (host/storage/drive.ts).
+  const opts: Record<string, unknown> = { ...d.options, id: d.id, cache: d.cache, aio: d.aio, discard: d.discard };
   if (d.readOnly) opts.readonly = 'on';
   if (d.file !== undefined) opts.file = d.file;
   if (d.format !== undefined) opts.format = d.format;

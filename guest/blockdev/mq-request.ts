@@ -39,21 +39,24 @@ export interface MqRequest extends BlkRequest {
   tracked: boolean;
 }
 
-/** blk_mq_rq_ctx_init + blk_mq_bio_to_request: a request holding one bio. */
-export function requestFromBio(
-  owner: RequestOwner,
-  id: number,
-  b: BioRef,
-  cpu: number,
-  hwq: number,
-  now: number,
-  done: (status: BlkStatus, rq: BlkRequest) => void,
-): MqRequest {
+/** What differs between requests at birth: their operation and data. */
+interface RequestData {
+  op: BioOp;
+  sector: number;
+  sectors: number;
+  sg: SgElem[];
+  bios: BioRef[];
+  nrSegs: number;
+  flags: number;
+}
+
+/** blk_mq_rq_ctx_init: every request starts from here (one shape for all of them). */
+function newRequest(owner: RequestOwner, id: number, d: RequestData, cpu: number, hwq: number, now: number, done: (status: BlkStatus, rq: BlkRequest) => void): MqRequest {
   return {
-    op: b.op,
-    sector: b.sector,
-    sectors: b.sectors,
-    sg: b.segs,
+    op: d.op,
+    sector: d.sector,
+    sectors: d.sectors,
+    sg: d.sg,
     unmap: undefined,
     fua: undefined,
     id,
@@ -63,9 +66,9 @@ export function requestFromBio(
     resultLen: 0,
     done,
     owner,
-    bios: [b],
-    nrSegs: b.nrSegs,
-    flags: b.flags,
+    bios: d.bios,
+    nrSegs: d.nrSegs,
+    flags: d.flags,
     cpu,
     fifoTime: 0,
     flushSeq: 0,
@@ -76,33 +79,22 @@ export function requestFromBio(
   };
 }
 
+/** blk_mq_rq_ctx_init + blk_mq_bio_to_request: a request holding one bio. */
+export function requestFromBio(
+  owner: RequestOwner,
+  id: number,
+  b: BioRef,
+  cpu: number,
+  hwq: number,
+  now: number,
+  done: (status: BlkStatus, rq: BlkRequest) => void,
+): MqRequest {
+  return newRequest(owner, id, { op: b.op, sector: b.sector, sectors: b.sectors, sg: b.segs, bios: [b], nrSegs: b.nrSegs, flags: b.flags }, cpu, hwq, now, done);
+}
+
 /** An empty REQ_OP_FLUSH request (the flush machinery's flush_rq). */
 export function flushRequest(owner: RequestOwner, id: number, cpu: number, hwq: number, now: number, done: (status: BlkStatus, rq: BlkRequest) => void): MqRequest {
-  return {
-    op: 'flush',
-    sector: 0,
-    sectors: 0,
-    sg: [],
-    unmap: undefined,
-    fua: undefined,
-    id,
-    tag: -1,
-    hwq,
-    submittedAt: now,
-    resultLen: 0,
-    done,
-    owner,
-    bios: [],
-    nrSegs: 0,
-    flags: 0,
-    cpu,
-    fifoTime: 0,
-    flushSeq: 0,
-    timerFrom: -1,
-    tPrev: undefined,
-    tNext: undefined,
-    tracked: false,
-  };
+  return newRequest(owner, id, { op: 'flush', sector: 0, sectors: 0, sg: [], bios: [], nrSegs: 0, flags: 0 }, cpu, hwq, now, done);
 }
 
 /** Fill in what the driver reads before the request leaves for blk-mq (blk_rq_map_sg, cmd flags). */

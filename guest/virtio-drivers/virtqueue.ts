@@ -6,7 +6,7 @@
  * driver keeps shadows of what it published (avail idx, avail flags) and reads what
  * the device wrote (used idx, used ring, avail_event) from guest memory.
  */
-import { PAGE_SIZE, type GuestMemory, type SgElem } from '../../hw/memory.js';
+import type { GuestMemory, SgElem } from '../../hw/memory.js';
 import {
   VIRTQ_AVAIL_F_NO_INTERRUPT,
   VIRTQ_DESC_F_INDIRECT,
@@ -28,6 +28,7 @@ import {
   usedIdx,
   usedRingBytes,
   vringNeedEvent,
+  writeDescAt,
   type SplitRingAddrs,
 } from '../../hw/virtio/split-ring.js';
 import type { DmaAllocator } from '../kernel/dma-alloc.js';
@@ -105,9 +106,9 @@ export class DriverVirtqueue<T> {
       indirectBytes = total * VIRTQ_DESC_SIZE;
       indirect = this.alloc.alloc(indirectBytes, 16);
       let i = 0;
-      for (const e of out) this.writeDesc(indirect + i * VIRTQ_DESC_SIZE, e.addr, e.len, i + 1 < total ? VIRTQ_DESC_F_NEXT : 0, i + 1), i++;
-      for (const e of inb) this.writeDesc(indirect + i * VIRTQ_DESC_SIZE, e.addr, e.len, VIRTQ_DESC_F_WRITE | (i + 1 < total ? VIRTQ_DESC_F_NEXT : 0), i + 1), i++;
-      this.writeDesc(this.ring.desc + head * VIRTQ_DESC_SIZE, indirect, indirectBytes, VIRTQ_DESC_F_INDIRECT, 0);
+      for (const e of out) writeDescAt(mem, indirect + i * VIRTQ_DESC_SIZE, e.addr, e.len, i + 1 < total ? VIRTQ_DESC_F_NEXT : 0, i + 1), i++;
+      for (const e of inb) writeDescAt(mem, indirect + i * VIRTQ_DESC_SIZE, e.addr, e.len, VIRTQ_DESC_F_WRITE | (i + 1 < total ? VIRTQ_DESC_F_NEXT : 0), i + 1), i++;
+      writeDescAt(mem, this.ring.desc + head * VIRTQ_DESC_SIZE, indirect, indirectBytes, VIRTQ_DESC_F_INDIRECT, 0);
       this.freeHead = this.nextFree[head];
     } else {
       let idx = head;
@@ -116,7 +117,7 @@ export class DriverVirtqueue<T> {
         const isLast = i === total - 1;
         const flags = (i >= out.length ? VIRTQ_DESC_F_WRITE : 0) | (isLast ? 0 : VIRTQ_DESC_F_NEXT);
         const next = this.nextFree[idx];
-        this.writeDesc(this.ring.desc + idx * VIRTQ_DESC_SIZE, e.addr, e.len, flags, isLast ? 0 : next);
+        writeDescAt(mem, this.ring.desc + idx * VIRTQ_DESC_SIZE, e.addr, e.len, flags, isLast ? 0 : next);
         if (isLast) this.freeHead = next;
         idx = next;
         i++;
@@ -131,38 +132,6 @@ export class DriverVirtqueue<T> {
     this.numAdded++;
     this.opts.chargeDescs(total + 1);
     return true;
-  }
-
-  private writeDesc(a: number, addr: number, len: number, flags: number, next: number): void {
-    const mem = this.mem;
-    const p = mem.pageForWrite(a, VIRTQ_DESC_SIZE);
-    if (p === undefined) {
-      mem.write64(a, addr);
-      mem.write32(a + 8, len);
-      mem.write16(a + 12, flags);
-      mem.write16(a + 14, next);
-      return;
-    }
-    // One struct virtq_desc, little-endian, in place.
-    const o = a % PAGE_SIZE;
-    const lo = addr % 0x1_0000_0000;
-    const hi = Math.floor(addr / 0x1_0000_0000);
-    p[o] = lo;
-    p[o + 1] = lo >>> 8;
-    p[o + 2] = lo >>> 16;
-    p[o + 3] = lo >>> 24;
-    p[o + 4] = hi;
-    p[o + 5] = hi >>> 8;
-    p[o + 6] = hi >>> 16;
-    p[o + 7] = hi >>> 24;
-    p[o + 8] = len;
-    p[o + 9] = len >>> 8;
-    p[o + 10] = len >>> 16;
-    p[o + 11] = len >>> 24;
-    p[o + 12] = flags;
-    p[o + 13] = flags >>> 8;
-    p[o + 14] = next;
-    p[o + 15] = next >>> 8;
   }
 
   /** virtqueue_kick_prepare: should the device be notified of what was added since the last kick? */

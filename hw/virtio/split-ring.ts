@@ -13,7 +13,7 @@
  * queue_device). Both the driver (guest/) and the device (host/) read and write them
  * through these helpers and nothing else, with guest memory passed in.
  */
-import type { GuestMemory } from '../memory.js';
+import { PAGE_SIZE, type GuestMemory } from '../memory.js';
 
 export const VIRTQ_DESC_SIZE = 16;
 export const VIRTQ_USED_ELEM_SIZE = 8;
@@ -44,11 +44,38 @@ export function readDesc(mem: GuestMemory, table: number, i: number): VirtqDesc 
 }
 
 export function writeDesc(mem: GuestMemory, table: number, i: number, d: VirtqDesc): void {
-  const a = table + i * VIRTQ_DESC_SIZE;
-  mem.write64(a, d.addr);
-  mem.write32(a + 8, d.len);
-  mem.write16(a + 12, d.flags);
-  mem.write16(a + 14, d.next);
+  writeDescAt(mem, table + i * VIRTQ_DESC_SIZE, d.addr, d.len, d.flags, d.next);
+}
+
+/** Write one struct virtq_desc at guest address `a`: in place when it lies in one page (it always does in a 16-aligned table). */
+export function writeDescAt(mem: GuestMemory, a: number, addr: number, len: number, flags: number, next: number): void {
+  const p = mem.pageForWrite(a, VIRTQ_DESC_SIZE);
+  if (p === undefined) {
+    mem.write64(a, addr);
+    mem.write32(a + 8, len);
+    mem.write16(a + 12, flags);
+    mem.write16(a + 14, next);
+    return;
+  }
+  const o = a % PAGE_SIZE;
+  const lo = addr % 0x1_0000_0000;
+  const hi = Math.floor(addr / 0x1_0000_0000);
+  p[o] = lo;
+  p[o + 1] = lo >>> 8;
+  p[o + 2] = lo >>> 16;
+  p[o + 3] = lo >>> 24;
+  p[o + 4] = hi;
+  p[o + 5] = hi >>> 8;
+  p[o + 6] = hi >>> 16;
+  p[o + 7] = hi >>> 24;
+  p[o + 8] = len;
+  p[o + 9] = len >>> 8;
+  p[o + 10] = len >>> 16;
+  p[o + 11] = len >>> 24;
+  p[o + 12] = flags;
+  p[o + 13] = flags >>> 8;
+  p[o + 14] = next;
+  p[o + 15] = next >>> 8;
 }
 
 /* Available ring */
