@@ -8,13 +8,12 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { GuestOsApi } from '../guest/vfs/syscalls-api.js';
 import type { CostModel } from '../sim/costs.js';
 import type { TraceEvent } from '../sim/trace.js';
-import { cmdlineErrorMessage, parseQemuArgs } from '../vm/cmdline/index.js';
-import { vmErrorMessage } from '../vm/errors.js';
-import { quiescentTime, startMachine, type Machine } from '../vm/machine.js';
+import { quiescentTime, type Machine } from '../vm/machine.js';
 import type { FioJob } from '../workload/fio/job.js';
 import { runFileJobs, type FileRunEnv, type FileRunOptions, type FileRunResult, type MountSpec } from '../workload/run-file-jobs.js';
 import { buildFileRunReport, type FileRunReport } from './file-report.js';
 import { SyscallLatencies } from './syscall-latency.js';
+import { bootFromArgs } from './experiment.js';
 
 export interface FileExperiment {
   label: string;
@@ -55,10 +54,8 @@ export function runFileJobsOn(m: Machine, label: string, jobs: readonly FioJob[]
 }
 
 export function runFileExperiment(x: FileExperiment, seed: number, costs?: CostModel, record = false): E.Either<string, FileExperimentResult> {
-  const spec = parseQemuArgs(x.qemuArgs);
-  if (E.isLeft(spec)) return E.left(cmdlineErrorMessage(spec.left));
-  const m = startMachine(spec.right, { seed, costs, record });
-  if (E.isLeft(m)) return E.left(vmErrorMessage(m.left));
+  const m = bootFromArgs(x.qemuArgs, { seed, costs, record });
+  if (E.isLeft(m)) return m;
   const r = runFileJobsOn(m.right, x.label, x.jobs, { mount: x.mount ?? DEFAULT_MOUNT });
   if (E.isLeft(r)) return r;
   return E.right({ ...r.right, events: m.right.recorder?.events });

@@ -10,14 +10,13 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { CostModel } from '../sim/costs.js';
 import type { TraceEvent } from '../sim/trace.js';
-import { cmdlineErrorMessage, parseQemuArgs } from '../vm/cmdline/index.js';
-import { vmErrorMessage } from '../vm/errors.js';
-import { quiescentTime, startMachine } from '../vm/machine.js';
+import { quiescentTime } from '../vm/machine.js';
 import type { Op } from '../workload/ops/parse.js';
 import { runOps, type OpResult } from '../workload/ops/run.js';
 import { startProc } from '../workload/proc.js';
 import { mountFs, type MountSpec } from '../workload/run-file-jobs.js';
 import { DEFAULT_MOUNT, guestOs } from './file-experiment.js';
+import { bootFromArgs } from './experiment.js';
 
 export interface OpTrace {
   /** The window's events, in emission order, from `phase: run` to `phase: done` inclusive. */
@@ -28,10 +27,8 @@ export interface OpTrace {
 }
 
 export function traceOps(qemuArgs: readonly string[], ops: readonly Op[], seed: number, costs?: CostModel, mount: MountSpec = DEFAULT_MOUNT): E.Either<string, OpTrace> {
-  const spec = parseQemuArgs(qemuArgs);
-  if (E.isLeft(spec)) return E.left(cmdlineErrorMessage(spec.left));
-  const booted = startMachine(spec.right, { seed, costs, record: true });
-  if (E.isLeft(booted)) return E.left(vmErrorMessage(booted.left));
+  const booted = bootFromArgs(qemuArgs, { seed, costs, record: true });
+  if (E.isLeft(booted)) return booted;
   const m = booted.right;
   const os = guestOs(m);
   if (E.isLeft(os)) return os;
