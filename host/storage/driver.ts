@@ -18,6 +18,7 @@ import type { BlockIoError } from './block-backend-api.js';
 import type { BlockError } from './errors.js';
 import type { OptionTable, ParsedOptions } from './options.js';
 import type { BlockDriverState } from './node.js';
+import type { BlkdebugEvent, CheckFix, CreateContext, DriverImageInfo, ImageCheckResult, SnapshotOps } from './image-api.js';
 import type { Simulator } from '../../sim/simulator.js';
 import type { Trace } from '../../sim/trace.js';
 import type { CostModel } from '../../sim/costs.js';
@@ -110,8 +111,14 @@ export interface BlockDriver<S = unknown, O extends OptionTable = OptionTable> {
   probe?(header: Uint8Array, filename: string): number;
   /** bdrv_parse_filename, for protocols: options from a filename such as 'null-co://'. Default `{ filename }`. */
   parseFilename?(filename: string): E.Either<BlockError, Record<string, unknown>>;
-  /** Create an empty image of `size` bytes (qemu-img create). Default: creation unsupported. */
-  create?(filename: string, size: number): E.Either<BlockError, void>;
+  /** qemu-img create's `-o` options (QEMU's create_opts), besides the size. Default: none. */
+  readonly createOptions?: OptionTable;
+  /**
+   * Create an empty image of `size` bytes (qemu-img create). `opts` are the `-o` options
+   * parsed against `createOptions` (defaults filled in). Default: creation unsupported.
+   * On failure nothing half-made is left behind that claims to be an image.
+   */
+  create?(filename: string, size: number, opts: ParsedOptions<OptionTable>, ctx: CreateContext): E.Either<BlockError, void>;
   /** Open a node with options already parsed and checked against `options`. Children are opened through `ctx`. */
   open(opts: ParsedOptions<O>, ctx: OpenContext): E.Either<BlockError, S>;
 
@@ -164,6 +171,20 @@ export interface BlockDriver<S = unknown, O extends OptionTable = OptionTable> {
   getLength(s: S): number;
   /** Release host resources. Called once; children are closed after their parents by the graph. */
   close(s: S): void;
+  /** qemu-img info: what the format knows about the image. Default: nothing beyond the node's size. */
+  info?(s: S): DriverImageInfo;
+  /** Host bytes the image occupies (qemu-img's actual-size), for protocols. Default: unknown. */
+  allocatedFileSize?(s: S): number | undefined;
+  /** qemu-img check [-r]: consistency check, repairing what `fix` asks. Default: "This image format does not support checks". */
+  check?(s: S, fix: CheckFix, acct: IoAcct): E.Either<BlockError, ImageCheckResult>;
+  /** Internal snapshots (qcow2). Default: none. */
+  readonly snapshots?: SnapshotOps<S>;
+  /** bdrv_make_empty: drop all data so reads fall through to the backing file (qemu-img commit). */
+  makeEmpty?(s: S, acct: IoAcct): BlockIoError | null;
+  /** bdrv_change_backing_file: rewrite the backing file name and format in the image (qemu-img rebase). */
+  changeBackingFile?(s: S, backing: string | undefined, backingFormat: string | undefined): BlockError | null;
+  /** bdrv_debug_event: a parent announces what it does next (blkdebug fails requests on these). */
+  debugEvent?(s: S, event: BlkdebugEvent): void;
   /**
    * The model's power cut: drop whatever was written but never reached stable storage
    * (the host page cache, a disk's volatile write cache). Default: nothing volatile here.

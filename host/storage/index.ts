@@ -15,7 +15,8 @@ export { blockErrorMessage, ioError, STRERROR, type BlockError, type Errno } fro
 export { BlockGraph, DEFAULT_NODE_FLAGS, type BlockdevSpec } from './graph.js';
 export { CHUNK, VolatileCache, type StableStore } from './host-cache.js';
 export { BlockDriverState, subtree, type BdrvChild } from './node.js';
-export { createImage, openBlockGraph, type BlockGraphSpec, type OpenedDrive } from './open.js';
+export { createContext, createImage, standaloneEnv, openBlockGraph, type BlockGraphSpec, type OpenedDrive } from './open.js';
 export { crumple, parseOptions, parseSize, type OptionDecl, type OptionTable, type ParsedOptions } from './options.js';
 export { blockDrivers, findBlockDriver, findProtocolDriver, probeFormat, registerBlockDriver } from './registry.js';
 export * from './drivers/index.js';
+export * from './image-api.js';

@@ -36,6 +36,7 @@ import {
   type ZeroReqFlags,
 } from './driver.js';
 import { ioError } from './errors.js';
+import type { BlkdebugEvent } from './image-api.js';
 
 /** An edge of the graph: the parent's option name ('file', 'backing') and the child node. */
 export interface BdrvChild {
@@ -197,6 +198,11 @@ export class BlockDriverState {
     if (!this.drv.truncate) return ioError('ENOTSUP', `${this.nodeName}: Image format driver does not support resize`);
     this.writeGen++;
     return this.drv.truncate(this.opaque, size);
+  }
+
+  /** BLKDBG_EVENT: tell this node's driver what its parent does next (a blkdebug node may arm a failure). */
+  debugEvent(event: BlkdebugEvent): void {
+    this.drv.debugEvent?.(this.opaque, event);
   }
 
   /** Drop this node's volatile data (not its children's). */

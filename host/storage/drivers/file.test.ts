@@ -7,7 +7,6 @@ import { blockErrorMessage, type BlockError } from '../errors.js';
 import { BlockGraph } from '../graph.js';
 import { createImage } from '../open.js';
 import { newBlockEnv } from '../testing.js';
-import { fileDriver } from './file.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iopath-file-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -39,7 +38,7 @@ describe('file driver', () => {
     const missing = path.join(tmp, 'nope.img');
     expect(message(g.blockdevAdd({ driver: 'file', filename: missing }))).toBe(`Could not open '${missing}': No such file or directory`);
     expect(message(g.blockdevAdd({ driver: 'file', filename: tmp, 'read-only': true }))).toBe(`'file' driver requires '${tmp}' to be a regular file`);
-    expect(message(fileDriver.create!(path.join(tmp, 'no', 'such', 'dir.img'), 1))).toMatch(/^Could not create '.*dir\.img': No such file or directory$/);
+    expect(message(createImage('file', path.join(tmp, 'no', 'such', 'dir.img'), 1))).toMatch(/^Could not create '.*dir\.img': No such file or directory$/);
   });
 
   it('keeps unflushed writes out of the host file until flush; close writes them back', () => {

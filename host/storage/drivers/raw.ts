@@ -41,9 +41,9 @@ export const rawDriver: BlockDriver<RawState, typeof OPTIONS> = {
     return 1;
   },
 
-  create(filename, size) {
+  create(filename, size, _opts, ctx) {
     return E.flatMap(findProtocolDriver(filename), (drv) =>
-      drv.create ? drv.create(filename, size) : fail(`Protocol driver '${drv.formatName}' does not support image creation`),
+      drv.create ? drv.create(filename, size, {}, ctx) : fail(`Protocol driver '${drv.formatName}' does not support image creation`),
     );
   },
 
