@@ -56,7 +56,7 @@ export class VolatileCache {
   /** Pending zeroed chunk ranges [first, end), older than any dirty chunk inside them. */
   private zeroRanges: Array<readonly [number, number]> = [];
   private readonly free: Uint8Array[] = [];
-  private readonly slabs = new SlabAllocator(SLAB_BYTES, CHUNK);
+  private readonly slabs = new SlabAllocator(SLAB_BYTES, CHUNK, true);
 
   constructor(private readonly stable: StableStore) {}
 
