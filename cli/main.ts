@@ -6,15 +6,20 @@
  *   iopath run [--job F] [--seed N] [--json] [--costs F] [-- QEMU args]
  *   iopath trace --op 'write /mnt/f 4096@0; fsync /mnt/f' [--seed N] [-- QEMU args]
  *   iopath costs                        the cost model: every name, default and source
+ *   iopath img <command> ...            qemu-img's create, info, check, map, convert, compare,
+ *                                       snapshot, commit, rebase, resize over iopath's block layer
  */
 import { Command, Option } from 'commander';
 import { runCompare } from './compare.js';
 import { runCosts } from './costs.js';
+import { runImg } from './img/index.js';
 import { runRun } from './run.js';
 import { runTrace } from './trace.js';
 
 const program = new Command();
 program.name('iopath').description('Simulate the storage I/O path of a KVM/QEMU virtual machine, end to end.').showHelpAfterError();
+// `img` parses its own arguments, as qemu-img does (options may follow operands, e.g. `info x.img --output=json`).
+program.enablePositionalOptions();
 
 const seedOpt = () => new Option('--seed <n>', 'seed of the run (same seed, same trace)').default('1');
 const costsOpt = () => new Option('--costs <file>', 'JSON file of cost overrides { "name": ns }');
@@ -61,5 +66,15 @@ program
   .description('list the cost model: each cost, its default, and where the default comes from')
   .option('--json', 'print JSON')
   .action((opts) => process.exit(runCosts(opts)));
+
+program
+  .command('img')
+  .description("qemu-img's commands (create, info, check, map, convert, compare, snapshot, commit, rebase, resize) with its options and output; `iopath img --help`")
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .passThroughOptions()
+  .argument('[args...]', 'the qemu-img command line')
+  .action((args: string[]) => process.exit(runImg(args)));
 
 program.parse();

@@ -22,7 +22,7 @@
  * call refused at once) resumes the generator from the same loop, so a process of a
  * million calls runs in constant stack.
  */
-import { take, type Observable } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import type { Simulator } from '../sim/simulator.js';
 
 export type ProcStep =
@@ -67,6 +67,27 @@ export interface ProcHandle {
   readonly finished: boolean;
 }
 
+/**
+ * Subscribe to `o` for its first value (or an error before it), then unsubscribe: `take(1)`
+ * without building an operator chain per call.
+ */
+function firstValue<T>(o: Observable<T>, next: (v: T) => void, error: (e: unknown) => void): void {
+  let seen = false;
+  let sub: Subscription | undefined;
+  sub = o.subscribe({
+    next: (v) => {
+      if (seen) return;
+      seen = true;
+      next(v);
+      sub?.unsubscribe();
+    },
+    error: (e: unknown) => {
+      if (!seen) error(e);
+    },
+  });
+  if (seen) sub.unsubscribe(); // it emitted while being subscribed
+}
+
 /** Run `proc` from now on; `done` gets its result. */
 export function startProc<R>(sim: Simulator, proc: Proc<R>, done: (r: R) => void): ProcHandle {
   const completions: Completion<unknown, unknown>[] = [];
@@ -89,20 +110,21 @@ export function startProc<R>(sim: Simulator, proc: Proc<R>, done: (r: R) => void
   const handle = (step: ProcStep): void => {
     switch (step.kind) {
       case 'call':
-        step.o.pipe(take(1)).subscribe({ next: resume, error: (e: unknown) => fault(e) });
+        firstValue(step.o, resume, fault);
         return;
       case 'submit':
         submitted++;
-        step.o.pipe(take(1)).subscribe({
-          next: (v) => {
+        firstValue(
+          step.o,
+          (v) => {
             completions.push({ tag: step.tag, value: v });
             if (reapMin !== undefined && completions.length >= reapMin) {
               reapMin = undefined;
               resume(takeCompletions());
             }
           },
-          error: (e: unknown) => fault(e),
-        });
+          fault,
+        );
         value = undefined;
         ready = true;
         return;

@@ -27,7 +27,7 @@ export function allocBlock(core: FsCore, goal: number): E.Either<Errno, number> 
     let i = findClear(bm, Math.min(from, n), n, pending);
     if (i < 0 && from > 0) i = findClear(bm, 0, Math.min(from, n), pending);
     if (i < 0) continue;
-    setBit(core.access(gd.blockBitmap), i);
+    setBit(core.access(gd.blockBitmap, i >> 3, 1), i);
     core.putGd(g, { ...gd, freeBlocksCount: gd.freeBlocksCount - 1 });
     core.adjustFree(-1, 0);
     return E.right(first + i);
@@ -48,7 +48,7 @@ export function freeBlock(core: FsCore, b: number): E.Either<Errno, void> {
   const bm = core.buffer(gd.blockBitmap);
   if (!bm) return core.corrupt(`block bitmap of group ${g} is not loaded`);
   if (!testBit(bm, i)) return core.corrupt(`freeing block ${b}, which is already free`);
-  clearBit(core.access(gd.blockBitmap), i);
+  clearBit(core.access(gd.blockBitmap, i >> 3, 1), i);
   core.putGd(g, { ...gd, freeBlocksCount: gd.freeBlocksCount + 1 });
   core.adjustFree(1, 0);
   core.deferFree(b);
@@ -78,7 +78,7 @@ export function allocInode(core: FsCore, parent: number, dir: boolean): E.Either
     if (!bm) return core.corrupt(`inode bitmap of group ${g} is not loaded`);
     const i = findClear(bm, g === 0 ? geo.firstIno - 1 : 0, geo.inodesPerGroup);
     if (i < 0) continue;
-    setBit(core.access(gd.inodeBitmap), i);
+    setBit(core.access(gd.inodeBitmap, i >> 3, 1), i);
     core.putGd(g, { ...gd, freeInodesCount: gd.freeInodesCount - 1, usedDirsCount: gd.usedDirsCount + (dir ? 1 : 0) });
     core.adjustFree(0, -1);
     return E.right(g * geo.inodesPerGroup + i + 1);
@@ -93,7 +93,7 @@ export function freeInodeBit(core: FsCore, ino: number, dir: boolean): E.Either<
   const bm = core.buffer(gd.inodeBitmap);
   if (!bm) return core.corrupt(`inode bitmap of group ${g} is not loaded`);
   if (!testBit(bm, i)) return core.corrupt(`freeing inode ${ino}, which is already free`);
-  clearBit(core.access(gd.inodeBitmap), i);
+  clearBit(core.access(gd.inodeBitmap, i >> 3, 1), i);
   core.putGd(g, { ...gd, freeInodesCount: gd.freeInodesCount + 1, usedDirsCount: Math.max(0, gd.usedDirsCount - (dir ? 1 : 0)) });
   core.adjustFree(0, 1);
   return E.right(undefined);

@@ -81,7 +81,7 @@ export function bmapAlloc(core: FsCore, ino: number, inode: Inode, n: number, me
     }
     const b = alloc(!last || meta);
     if (E.isLeft(b)) return b;
-    setLe32(core.access(ptr), path[lvl] * 4, b.right);
+    setLe32(core.access(ptr, path[lvl] * 4, 4), path[lvl] * 4, b.right);
     if (last) return E.right({ block: b.right, fresh: true });
     ptr = b.right;
   }
@@ -116,7 +116,7 @@ export function truncateBlocks(core: FsCore, inode: Inode, from: number): E.Eith
         gone = E.isLeft(r) ? r : E.right(true);
       } else gone = tree(child, depth - 1, childBase);
       if (E.isLeft(gone)) return gone;
-      if (gone.right && base < from) setLe32(core.access(ptr), i * 4, 0);
+      if (gone.right && base < from) setLe32(core.access(ptr, i * 4, 4), i * 4, 0);
     }
     if (base < from) return E.right(false);
     const r = release(ptr);

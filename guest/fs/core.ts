@@ -3,17 +3,20 @@
  * inode tables, directory and indirect blocks), the journal, and the accessors through which an
  * operation changes them. Every change goes through `access` (JBD2's get_write_access +
  * mark_buffer_dirty), so it lands in the running transaction — and in the operation's undo log:
- * an operation that fails (ENOSPC halfway through a rename) leaves no trace.
+ * an operation that fails (ENOSPC halfway through a rename) leaves no trace. An access that
+ * names the byte range it changes saves only those bytes; one that does not saves the whole
+ * block, once per handle.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { le32, setLe32 } from './bytes.js';
 import type { Errno } from './errno.js';
-import { decodeGroupDesc, encodeGroupDesc, groupDescLocation, type GroupDesc } from './group-desc.js';
+import { decodeGroupDesc, encodeGroupDesc, GD_INODE_BITMAP, GD_INODE_TABLE, type GroupDesc } from './group-desc.js';
 import { decodeInode, encodeInode, type Inode } from './inode.js';
 import type { Geometry } from './geometry.js';
-import { gdtFirstBlock, superblockBlock, superblockOffsetInBlock } from './geometry.js';
+import { GROUP_DESC_SIZE, gdtFirstBlock, superblockBlock, superblockOffsetInBlock } from './geometry.js';
 import type { Journal } from './journal.js';
 import { decodeSuperblock, type Superblock } from './superblock.js';
+import { UndoLog } from './undo.js';
 
 export interface FsCoreInit {
   readonly geo: Geometry;
@@ -48,8 +51,13 @@ export class FsCore {
   readonly ordered = new Set<number>();
   /** Credits (blocks dirtied at most) of an operation that allocates, and of one that frees. */
   readonly credits: { readonly alloc: number; readonly free: number };
-  private undo: (() => void)[] | undefined;
+  /** Inside a handle: its undo log is live. */
+  private inHandle = false;
+  private readonly undo = new UndoLog();
+  /** Blocks saved whole (or pinned fresh) in the running handle: nothing more of them need be saved. */
   private readonly saved = new Set<number>();
+
+  private readonly readBuf = (b: number): Uint8Array => this.bufs.get(b) as Uint8Array;
 
   constructor(init: FsCoreInit) {
     this.geo = init.geo;
@@ -74,14 +82,18 @@ export class FsCore {
     return this.bufs.get(block);
   }
 
-  /** Write access to a pinned block: saved for undo, dirtied in the running transaction. */
-  access(block: number): Uint8Array {
+  /**
+   * Write access to a pinned block: saved for undo, dirtied in the running transaction. With
+   * `len`, the caller changes only bytes [off, off + len) of it, and only those are saved.
+   */
+  access(block: number, off = 0, len = -1): Uint8Array {
     const buf = this.bufs.get(block);
     if (!buf) throw new Error(`fs: write access to block ${block}, which is not pinned metadata`);
-    if (this.undo && !this.saved.has(block)) {
-      this.saved.add(block);
-      const copy = buf.slice();
-      this.undo.push(() => buf.set(copy));
+    if (this.inHandle && !this.saved.has(block)) {
+      if (len < 0) {
+        this.saved.add(block);
+        this.undo.saveRange(buf, 0, buf.length);
+      } else this.undo.saveRange(buf, off, len);
     }
     this.journal.dirty(block);
     return buf;
@@ -92,8 +104,10 @@ export class FsCore {
     const buf = new Uint8Array(this.geo.blockSize);
     const prev = this.bufs.get(block);
     this.bufs.set(block, buf);
-    this.saved.add(block);
-    this.undo?.push(() => (prev ? this.bufs.set(block, prev) : this.bufs.delete(block)));
+    if (this.inHandle) {
+      this.saved.add(block);
+      this.undo.saveFn(() => (prev ? this.bufs.set(block, prev) : this.bufs.delete(block)));
+    }
     this.journal.dirty(block);
     return buf;
   }
@@ -104,14 +118,14 @@ export class FsCore {
     if (!prev) return;
     this.bufs.delete(block);
     this.journal.forget(block);
-    this.undo?.push(() => this.bufs.set(block, prev));
+    if (this.inHandle) this.undo.saveFn(() => this.bufs.set(block, prev));
   }
 
   /** Records a freed block as not reusable until the running transaction is durable. */
   deferFree(block: number): void {
     const prev = this.pendingFree.get(block);
     this.pendingFree.set(block, this.journal.runningTid);
-    this.undo?.push(() => (prev === undefined ? this.pendingFree.delete(block) : this.pendingFree.set(block, prev)));
+    if (this.inHandle) this.undo.saveFn(() => (prev === undefined ? this.pendingFree.delete(block) : this.pendingFree.set(block, prev)));
   }
 
   /** Notes an inode whose new data blocks must reach the disk before the running transaction commits. */
@@ -127,34 +141,53 @@ export class FsCore {
 
   /** Adds to the superblock's free block and free inode counts. */
   adjustFree(blocks: number, inodes: number): void {
-    const b = this.access(this.sbBlock);
+    const b = this.access(this.sbBlock, this.sbOff + SB_FREE_BLOCKS, 8);
     if (blocks !== 0) setLe32(b, this.sbOff + SB_FREE_BLOCKS, le32(b, this.sbOff + SB_FREE_BLOCKS) + blocks);
     if (inodes !== 0) setLe32(b, this.sbOff + SB_FREE_INODES, le32(b, this.sbOff + SB_FREE_INODES) + inodes);
   }
 
-  private gdLoc(g: number): [number, number] {
-    const [i, off] = groupDescLocation(this.geo.blockSize, g);
-    return [gdtFirstBlock(this.geo.blockSize) + i, off];
+  private gdBlock(g: number): number {
+    return gdtFirstBlock(this.geo.blockSize) + Math.floor((g * GROUP_DESC_SIZE) / this.geo.blockSize);
+  }
+
+  private gdOffset(g: number): number {
+    return (g * GROUP_DESC_SIZE) % this.geo.blockSize;
   }
 
   gd(g: number): GroupDesc {
-    const [blk, off] = this.gdLoc(g);
-    return decodeGroupDesc(this.bufs.get(blk) as Uint8Array, off);
+    return decodeGroupDesc(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g));
   }
 
   putGd(g: number, d: GroupDesc): void {
-    const [blk, off] = this.gdLoc(g);
-    encodeGroupDesc(d, this.access(blk), off);
+    const off = this.gdOffset(g);
+    encodeGroupDesc(d, this.access(this.gdBlock(g), off, GROUP_DESC_SIZE), off);
+  }
+
+  /** Group g's bg_inode_table (without decoding the whole descriptor). */
+  private inodeTableOf(g: number): number {
+    return le32(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_INODE_TABLE);
+  }
+
+  /** Group g's bg_inode_bitmap (without decoding the whole descriptor). */
+  inodeBitmapOf(g: number): number {
+    return le32(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_INODE_BITMAP);
   }
 
   // --- inodes ---
 
   /** The block and byte offset of inode `ino` in its group's inode table. */
   inodeLoc(ino: number): [number, number] {
+    return [this.inodeBlock(ino), this.inodeOffset(ino)];
+  }
+
+  private inodeBlock(ino: number): number {
     const g = Math.floor((ino - 1) / this.geo.inodesPerGroup);
     const idx = (ino - 1) % this.geo.inodesPerGroup;
-    const block = this.gd(g).inodeTable + Math.floor(idx / this.geo.inodesPerBlock);
-    return [block, (idx % this.geo.inodesPerBlock) * this.geo.inodeSize];
+    return this.inodeTableOf(g) + Math.floor(idx / this.geo.inodesPerBlock);
+  }
+
+  private inodeOffset(ino: number): number {
+    return (((ino - 1) % this.geo.inodesPerGroup) % this.geo.inodesPerBlock) * this.geo.inodeSize;
   }
 
   validIno(ino: number): boolean {
@@ -162,13 +195,12 @@ export class FsCore {
   }
 
   inode(ino: number): Inode {
-    const [blk, off] = this.inodeLoc(ino);
-    return decodeInode(this.bufs.get(blk) as Uint8Array, off, this.geo.inodeSize);
+    return decodeInode(this.bufs.get(this.inodeBlock(ino)) as Uint8Array, this.inodeOffset(ino), this.geo.inodeSize);
   }
 
   putInode(ino: number, i: Inode): void {
-    const [blk, off] = this.inodeLoc(ino);
-    encodeInode(i, this.access(blk), off, this.geo.inodeSize);
+    const off = this.inodeOffset(ino);
+    encodeInode(i, this.access(this.inodeBlock(ino), off, this.geo.inodeSize), off, this.geo.inodeSize);
   }
 
   /** Records a file-system error (ext4_error) and returns EIO for the operation that met it. */
@@ -184,22 +216,20 @@ export class FsCore {
   handle<T>(credits: number, op: () => E.Either<Errno, T>): E.Either<Errno, T> {
     if (!this.mounted) return E.left('EIO');
     if (this.readOnly) return E.left('EROFS');
-    if (this.undo) throw new Error('fs: nested journal handle');
-    this.journal.reserve(credits, (b) => this.bufs.get(b) as Uint8Array);
-    const before = this.journal.snapshotRunning();
-    this.undo = [];
-    this.saved.clear();
+    if (this.inHandle) throw new Error('fs: nested journal handle');
+    this.journal.reserve(credits, this.readBuf);
+    this.journal.beginHandle();
+    this.inHandle = true;
     let r: E.Either<Errno, T> | undefined;
     try {
       r = op();
     } finally {
-      const undo = this.undo;
-      this.undo = undefined;
+      this.inHandle = false;
       this.saved.clear();
-      if (r === undefined || E.isLeft(r)) {
-        for (let i = undo.length - 1; i >= 0; i--) undo[i]();
-        this.journal.running = before;
-      }
+      const failed = r === undefined || E.isLeft(r);
+      if (failed) this.undo.rollback();
+      else this.undo.clear();
+      this.journal.endHandle(failed);
     }
     return r;
   }

@@ -44,7 +44,7 @@ export function liveInode(core: FsCore, ino: number): R<Inode> {
   if (!core.mounted) return E.left('EIO');
   if (!core.validIno(ino)) return E.left('ESTALE');
   const g = Math.floor((ino - 1) / core.geo.inodesPerGroup);
-  const bm = core.buffer(core.gd(g).inodeBitmap);
+  const bm = core.buffer(core.inodeBitmapOf(g));
   const i = core.inode(ino);
   if (!bm || !testBit(bm, (ino - 1) % core.geo.inodesPerGroup) || i.linksCount === 0) return E.left('ESTALE');
   return E.right(i);

@@ -6,6 +6,10 @@
 import { le16, le32, setLe16, setLe32 } from './bytes.js';
 import { GROUP_DESC_SIZE } from './geometry.js';
 
+/** Byte offsets of the fields read without decoding the whole descriptor. */
+export const GD_INODE_BITMAP = 0x04;
+export const GD_INODE_TABLE = 0x08;
+
 export interface GroupDesc {
   blockBitmap: number;
   inodeBitmap: number;
@@ -21,8 +25,8 @@ export interface GroupDesc {
 export function decodeGroupDesc(b: Uint8Array, off: number): GroupDesc {
   return {
     blockBitmap: le32(b, off + 0x00),
-    inodeBitmap: le32(b, off + 0x04),
-    inodeTable: le32(b, off + 0x08),
+    inodeBitmap: le32(b, off + GD_INODE_BITMAP),
+    inodeTable: le32(b, off + GD_INODE_TABLE),
     freeBlocksCount: le16(b, off + 0x0c),
     freeInodesCount: le16(b, off + 0x0e),
     usedDirsCount: le16(b, off + 0x10),
@@ -34,8 +38,8 @@ export function decodeGroupDesc(b: Uint8Array, off: number): GroupDesc {
 
 export function encodeGroupDesc(d: GroupDesc, b: Uint8Array, off: number): void {
   setLe32(b, off + 0x00, d.blockBitmap);
-  setLe32(b, off + 0x04, d.inodeBitmap);
-  setLe32(b, off + 0x08, d.inodeTable);
+  setLe32(b, off + GD_INODE_BITMAP, d.inodeBitmap);
+  setLe32(b, off + GD_INODE_TABLE, d.inodeTable);
   setLe16(b, off + 0x0c, d.freeBlocksCount);
   setLe16(b, off + 0x0e, d.freeInodesCount);
   setLe16(b, off + 0x10, d.usedDirsCount);

@@ -74,6 +74,8 @@ const hasExtra = (inodeSize: number, extra: number, fieldOff: number): boolean =
 export function decodeInode(b: Uint8Array, off: number, inodeSize: number): Inode {
   const extra = inodeSize > 128 ? le16(b, off + 0x80) : 0;
   const x = (o: number): number => (hasExtra(inodeSize, extra, o) ? le32(b, off + o) : 0);
+  const block = new Array<number>(N_BLOCKS);
+  for (let i = 0; i < N_BLOCKS; i++) block[i] = le32(b, off + 0x28 + 4 * i);
   return {
     mode: le16(b, off + 0x00),
     uid: le16(b, off + 0x02),
@@ -87,7 +89,7 @@ export function decodeInode(b: Uint8Array, off: number, inodeSize: number): Inod
     blocks: le32(b, off + 0x1c) + le16(b, off + 0x74) * 2 ** 32,
     flags: le32(b, off + 0x20),
     osd1: le32(b, off + 0x24),
-    block: Array.from({ length: N_BLOCKS }, (_, i) => le32(b, off + 0x28 + 4 * i)),
+    block,
     generation: le32(b, off + 0x64),
     fileAcl: le32(b, off + 0x68),
     faddr: le32(b, off + 0x70),

@@ -51,10 +51,16 @@ interface ClosedTx {
   readonly revokes: number[];
 }
 
-export interface RunningSnapshot {
-  dirty: Set<number>;
-  revokes: Set<number>;
+export interface RunningTx {
+  readonly dirty: Set<number>;
+  readonly revokes: Set<number>;
 }
+
+/** Changes to the running transaction a handle made, as the step that reverts each. */
+const UNDO_DIRTY_ADD = 0;
+const UNDO_DIRTY_DELETE = 1;
+const UNDO_REVOKE_ADD = 2;
+const UNDO_REVOKE_DELETE = 3;
 
 export class Journal {
   private readonly bs: number;
@@ -70,7 +76,10 @@ export class Journal {
   private lastCommitted: number;
   private jsb: JournalSuperblock;
   /** The running transaction: dirty metadata blocks and revoked blocks. */
-  running: RunningSnapshot = { dirty: new Set(), revokes: new Set() };
+  private running: RunningTx = { dirty: new Set(), revokes: new Set() };
+  /** While a handle runs (`logging`): [revert step, block] pairs for what it changed in `running`. */
+  private readonly handleLog: number[] = [];
+  private logging = false;
   private closed: ClosedTx[] = [];
   /** Latest committed copy of each block not yet written home. */
   private readonly checkpointList = new Map<number, Uint8Array>();
@@ -113,18 +122,53 @@ export class Journal {
 
   /** Marks a metadata block dirty in the running transaction (cancels a revoke of it). */
   dirty(block: number): void {
-    this.running.dirty.add(block);
-    this.running.revokes.delete(block);
+    const r = this.running;
+    if (!r.dirty.has(block)) {
+      r.dirty.add(block);
+      this.log(UNDO_DIRTY_DELETE, block);
+    }
+    if (r.revokes.delete(block)) this.log(UNDO_REVOKE_ADD, block);
   }
 
   /** A metadata block was freed: drop it from the running transaction, revoke older logged copies. */
   forget(block: number): void {
-    this.running.dirty.delete(block);
-    if (this.checkpointList.has(block) || this.closed.some((t) => t.blocks.has(block))) this.running.revokes.add(block);
+    const r = this.running;
+    if (r.dirty.delete(block)) this.log(UNDO_DIRTY_ADD, block);
+    if (!r.revokes.has(block) && (this.checkpointList.has(block) || this.closed.some((t) => t.blocks.has(block)))) {
+      r.revokes.add(block);
+      this.log(UNDO_REVOKE_DELETE, block);
+    }
   }
 
-  snapshotRunning(): RunningSnapshot {
-    return { dirty: new Set(this.running.dirty), revokes: new Set(this.running.revokes) };
+  /** A handle starts: its changes to the running transaction are logged until `endHandle`. */
+  beginHandle(): void {
+    this.handleLog.length = 0;
+    this.logging = true;
+  }
+
+  private log(revert: number, block: number): void {
+    if (this.logging) this.handleLog.push(revert, block);
+  }
+
+  /** The handle ended; if it failed, the running transaction is put back as it was at `beginHandle`. */
+  endHandle(failed: boolean): void {
+    const log = this.handleLog;
+    this.logging = false;
+    if (failed) this.revert(log);
+    log.length = 0;
+  }
+
+  private revert(log: readonly number[]): void {
+    const r = this.running;
+    for (let i = log.length - 2; i >= 0; i -= 2) {
+      const b = log[i + 1];
+      switch (log[i]) {
+        case UNDO_DIRTY_ADD: r.dirty.add(b); break;
+        case UNDO_DIRTY_DELETE: r.dirty.delete(b); break;
+        case UNDO_REVOKE_ADD: r.revokes.add(b); break;
+        case UNDO_REVOKE_DELETE: r.revokes.delete(b); break;
+      }
+    }
   }
 
   /** Before an operation of `credits` blocks: close the running transaction if it might not fit. */

@@ -3,7 +3,7 @@
  * copy_page_from_iter): a user buffer is a contiguous guest-physical address or a
  * scatter-gather list, addressed by a byte offset into it.
  */
-import type { GuestMemory } from '../../hw/memory.js';
+import { PAGE_SIZE, type GuestMemory } from '../../hw/memory.js';
 import type { UserBuf } from './types.js';
 
 /** Call `fn(addr, len, done)` for each piece of `buf` covering [off, off + n). */
@@ -36,7 +36,18 @@ export function copyToUser(mem: GuestMemory, dst: UserBuf, off: number, src: num
 
 /** Copy `n` bytes from the user buffer at offset `off` to guest `dst` (inside one page). */
 export function copyFromUser(mem: GuestMemory, src: UserBuf, off: number, dst: number, n: number): void {
-  pieces(src, off, n, (addr, len, done) => mem.write(dst + done, mem.read(addr, len)));
+  if (typeof src === 'number') return copyGuest(mem, src + off, dst, n);
+  pieces(src, off, n, (addr, len, done) => copyGuest(mem, addr, dst + done, len));
+}
+
+/** Copy `n` bytes from guest `src` to guest `dst` (inside one page), without an intermediate buffer when `src` lies in one page. */
+function copyGuest(mem: GuestMemory, src: number, dst: number, n: number): void {
+  if (n === PAGE_SIZE && src % PAGE_SIZE === 0 && dst % PAGE_SIZE === 0) {
+    // A whole page to a whole page: no views at all.
+    (mem.pageForWrite(dst, n) as Uint8Array).set(mem.pageForRead(src, n) as Uint8Array);
+    return;
+  }
+  mem.write(dst, mem.view(src, n));
 }
 
 /** True when `buf` holds `len` bytes, all inside guest RAM (else the caller gets EFAULT). */

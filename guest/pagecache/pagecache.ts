@@ -109,20 +109,37 @@ export class PageCache {
 
   /** read(2) through the cache: copy up to `len` bytes at `pos` into `dst`; emits the count (short at EOF). */
   read(task: Task, mapping: Mapping, pos: number, len: number, dst: UserBuf, ra: FileRaState = mapping.ra): Observable<ReadResult> {
-    return kernelCall(task, 'read', (done) => {
-      if (!validRange(pos, len)) return done(E.left('EINVAL'));
-      if (!userBufValid(this.kernel.mem, dst, len)) return done(E.left('EFAULT'));
-      bufferedRead(this.parts, task, mapping, pos, len, dst, ra, done);
-    });
+    return kernelCall(task, 'read', (done) => this.startRead(task, mapping, pos, len, dst, ra, done));
+  }
+
+  /** `read` for a caller inside the kernel that wants a callback: `done` is called once with what `read` would emit. */
+  readThen(task: Task, mapping: Mapping, pos: number, len: number, dst: UserBuf, ra: FileRaState, done: (r: ReadResult) => void): void {
+    task.run('read', () => this.startRead(task, mapping, pos, len, dst, ra, done));
+  }
+
+  private startRead(task: Task, mapping: Mapping, pos: number, len: number, dst: UserBuf, ra: FileRaState, done: (r: ReadResult) => void): void {
+    if (!validRange(pos, len)) return done(E.left('EINVAL'));
+    if (!userBufValid(this.kernel.mem, dst, len)) return done(E.left('EFAULT'));
+    bufferedRead(this.parts, task, mapping, pos, len, dst, ra, done);
   }
 
   /** write(2) through the cache: copy `len` bytes from `src` to `pos`; emits the count once balance_dirty_pages lets the writer go. */
   write(task: Task, mapping: Mapping, pos: number, len: number, src: UserBuf): Observable<ReadResult> {
-    return kernelCall(task, 'write', (done) => {
-      if (!validRange(pos, len)) return done(E.left('EINVAL'));
-      if (!userBufValid(this.kernel.mem, src, len)) return done(E.left('EFAULT'));
-      bufferedWrite(this.parts, task, mapping, pos, src, len, done);
-    });
+    return kernelCall(task, 'write', (done) => this.startWrite(task, mapping, pos, len, src, done));
+  }
+
+  /**
+   * `write` for a caller inside the kernel that wants a callback (the write system call's
+   * path, which needs no Observable per call): `done` is called once with what `write` would emit.
+   */
+  writeThen(task: Task, mapping: Mapping, pos: number, len: number, src: UserBuf, done: (r: ReadResult) => void): void {
+    task.run('write', () => this.startWrite(task, mapping, pos, len, src, done));
+  }
+
+  private startWrite(task: Task, mapping: Mapping, pos: number, len: number, src: UserBuf, done: (r: ReadResult) => void): void {
+    if (!validRange(pos, len)) return done(E.left('EINVAL'));
+    if (!userBufValid(this.kernel.mem, src, len)) return done(E.left('EFAULT'));
+    bufferedWrite(this.parts, task, mapping, pos, src, len, done);
   }
 
   /**

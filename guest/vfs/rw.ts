@@ -16,7 +16,6 @@ import type { OpenFile } from './file.js';
 import { fsyncFile } from './sync.js';
 import { fail, ok, type Done } from './syscall.js';
 import type { UserBuf, Whence } from './syscalls-api.js';
-import { once } from './wait.js';
 
 /** The description behind `fd` in `task`'s process. */
 export function fileOf(ctx: VfsContext, task: Task, fd: number): OpenFile | undefined {
@@ -48,7 +47,7 @@ export function readFd(ctx: VfsContext, task: Task, fd: number, buf: UserBuf, of
   };
   if (len === 0) return done(ok(0));
   if (file.direct) return directIo(ctx, task, v, false, { addr: buf.addr, len }, pos, moved);
-  once(ctx.cache.read(task, v.mapping!, pos, len, buf.addr, file.ra), moved);
+  ctx.cache.readThen(task, v.mapping!, pos, len, buf.addr, file.ra ?? v.mapping!.ra, moved);
 }
 
 export function writeFd(ctx: VfsContext, task: Task, fd: number, buf: UserBuf, offset: number | undefined, done: Done<number>): void {
@@ -75,7 +74,7 @@ export function writeFd(ctx: VfsContext, task: Task, fd: number, buf: UserBuf, o
     };
     if (len === 0) return wrote(ok(0));
     if (file.direct) return directIo(ctx, task, v, true, { addr: buf.addr, len }, pos, wrote);
-    once(ctx.cache.write(task, v.mapping!, pos, len, buf.addr), wrote);
+    ctx.cache.writeThen(task, v.mapping!, pos, len, buf.addr, wrote);
   });
 }
 

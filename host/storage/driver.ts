@@ -93,6 +93,20 @@ export interface OpenContext {
   openChild(name: string): E.Either<BlockError, BlockDriverState>;
   /** As openChild, but an absent option is not an error (e.g. 'backing'). */
   openOptionalChild(name: string): E.Either<BlockError, BlockDriverState | undefined>;
+  /**
+   * bdrv_open_child with a default: the child given by the option `name` if the spec has
+   * one, else the node `fallback` (a -blockdev spec) describes — a file the image itself
+   * names, such as a VMDK extent ('extents.0') or a parentFileNameHint ('backing').
+   * The child inherits this node's flags unless its spec sets its own.
+   */
+  openImpliedChild(name: string, fallback: Readonly<Record<string, unknown>>): E.Either<BlockError, BlockDriverState>;
+  /**
+   * bdrv_open_backing_file: like openImpliedChild, but the option may be `null` (no child,
+   * QEMU's `backing=null`) and `fallback` may be undefined (the image names none). A
+   * fallback without `driver` probes the format of its `file`. A fallback naming a file
+   * already being opened further up this chain is refused (a backing file loop).
+   */
+  openImageChild(name: string, fallback: Readonly<Record<string, unknown>> | undefined): E.Either<BlockError, BlockDriverState | undefined>;
 }
 
 export interface BlockDriver<S = unknown, O extends OptionTable = OptionTable> {
@@ -104,8 +118,12 @@ export interface BlockDriver<S = unknown, O extends OptionTable = OptionTable> {
   readonly protocolName?: string;
   /** The options `open` accepts, with type, default and help. Others are refused with "does not support the option". */
   readonly options: O;
-  /** The driver honours WriteReqFlags.fua itself. Default false: the generic layer follows a FUA write with a flush of the node. */
-  readonly supportsFua?: boolean;
+  /**
+   * The driver honours WriteReqFlags.fua itself. Default false: the generic layer follows a
+   * FUA write with a flush of the node. 'child': as its first child does (raw and blkdebug
+   * pass FUA down only where it is honoured, QEMU's supported_write_flags = FUA & file's).
+   */
+  readonly supportsFua?: boolean | 'child';
 
   /** Score (0 = not mine, higher = surer) that `header` (the image's first ≤ 512 bytes) is in this format. Default: never probed. */
   probe?(header: Uint8Array, filename: string): number;
@@ -183,6 +201,13 @@ export interface BlockDriver<S = unknown, O extends OptionTable = OptionTable> {
   makeEmpty?(s: S, acct: IoAcct): BlockIoError | null;
   /** bdrv_change_backing_file: rewrite the backing file name and format in the image (qemu-img rebase). */
   changeBackingFile?(s: S, backing: string | undefined, backingFormat: string | undefined): BlockError | null;
+  /**
+   * bdrv_co_pwritev_compressed (qemu-img convert -c): store `data` compressed at `offset`.
+   * Guarantees: offset is a multiple of the cluster size `info()` reports; data.length is
+   * one cluster, or less for the image's last cluster; the node is writable. Default:
+   * compression unsupported ("Compression not supported for this file format").
+   */
+  writeCompressed?(s: S, offset: number, data: Uint8Array, acct: IoAcct): BlockIoError | null;
   /** bdrv_debug_event: a parent announces what it does next (blkdebug fails requests on these). */
   debugEvent?(s: S, event: BlkdebugEvent): void;
   /**

@@ -11,8 +11,9 @@
  * `driver`, `node-name` (auto '#blockN' if absent), `read-only`, `cache.direct`,
  * `cache.no-flush`, `discard` ('ignore' | 'unmap'). A child is an option holding a nested
  * spec, or the node name of a node already in the graph; it inherits its parent's
- * read-only, cache and discard flags unless it sets its own. A failed open leaves the
- * graph as it was.
+ * read-only, cache and discard flags unless it sets its own. A spec without `driver` but
+ * with a `filename` opens the filename's protocol, as QEMU does for child options. A
+ * failed open leaves the graph as it was.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { BlockBackend, type BackendOptions } from './block-backend.js';
@@ -21,7 +22,8 @@ import './drivers/index.js';
 import type { BlockError } from './errors.js';
 import { BlockDriverState, type BdrvChild } from './node.js';
 import { crumple, isPlainObject, parseBool, parseOptions } from './options.js';
-import { findBlockDriver } from './registry.js';
+import { findBlockDriver, findProtocolDriver, probeFormat } from './registry.js';
+import { resolve as resolvePath } from 'node:path';
 
 /** A -blockdev option tree. Values may be typed (JSON) or strings (command line). */
 export interface BlockdevSpec {
@@ -34,6 +36,9 @@ export interface BlockdevSpec {
 const COMMON = new Set(['driver', 'node-name', 'read-only', 'cache', 'discard']);
 const CACHE_KEYS = new Set(['direct', 'no-flush']);
 const NODE_NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+
+/** Deepest backing chain opened from image headers. */
+const MAX_IMAGE_CHAIN = 256;
 
 export const DEFAULT_NODE_FLAGS: NodeFlags = { readOnly: false, direct: false, noFlush: false, unmap: false };
 
@@ -68,12 +73,28 @@ function nodeFlags(spec: Readonly<Record<string, unknown>>, inherited: NodeFlags
   return E.right({ readOnly, direct, noFlush, unmap });
 }
 
+/**
+ * bdrv_fill_options: a spec with a `filename` and no `driver` (`file.image.filename=x`)
+ * opens the protocol the filename names ('null-co://', else 'file').
+ */
+function fillDriver(spec: Record<string, unknown>): E.Either<BlockError, Record<string, unknown>> {
+  const filename = spec.filename;
+  if (spec.driver !== undefined || typeof filename !== 'string') return E.right(spec);
+  return E.flatMap(findProtocolDriver(filename), (drv) => {
+    const { filename: _, ...rest } = spec;
+    const parsed = drv.parseFilename ? drv.parseFilename(filename) : E.right({ filename });
+    return E.isLeft(parsed) ? parsed : E.right({ ...rest, ...parsed.right, driver: drv.formatName });
+  });
+}
+
 export class BlockGraph {
   private readonly nodes = new Map<string, BlockDriverState>();
   /** Nodes in creation order (children before parents). */
   private readonly order: BlockDriverState[] = [];
   private readonly backendList: BlockBackend[] = [];
   private autoName = 0;
+  /** Filenames of the images whose named children are being opened (backing-loop detection). */
+  private readonly imageChain: string[] = [];
 
   constructor(readonly env: BlockEnv) {}
 
@@ -126,7 +147,10 @@ export class BlockGraph {
     this.backendList.length = 0;
   }
 
-  private open(spec: Record<string, unknown>, inherited: NodeFlags): E.Either<BlockError, BlockDriverState> {
+  private open(given: Record<string, unknown>, inherited: NodeFlags): E.Either<BlockError, BlockDriverState> {
+    const filled = fillDriver(given);
+    if (E.isLeft(filled)) return filled;
+    const spec = filled.right;
     const driver = spec.driver;
     if (driver === undefined) return E.left({ _tag: 'MissingParameter', parameter: 'driver' });
     if (typeof driver !== 'string') return E.left({ _tag: 'BadParameter', parameter: 'driver', value: driver, expected: 'a driver name' });
@@ -143,24 +167,36 @@ export class BlockGraph {
     const nodeName = named ?? this.nextAutoName();
     const children: BdrvChild[] = [];
     const consumed = new Set([...COMMON, ...Object.keys(drv.options)]);
-    const openOptionalChild = (name: string): E.Either<BlockError, BlockDriverState | undefined> => {
+    const attach = (name: string, v: unknown): E.Either<BlockError, BlockDriverState | undefined> => {
       consumed.add(name);
-      const v = spec[name];
       if (v === undefined) return E.right(undefined);
       const r = typeof v === 'string' ? this.lookup(v) : isPlainObject(v) ? this.open(v, flags.right) : E.left<BlockError>({ _tag: 'BadParameter', parameter: name, value: v, expected: 'a node name or a block device spec' });
       if (E.isRight(r)) children.push({ name, bs: r.right });
       return r;
     };
+    const openOptionalChild = (name: string) => attach(name, spec[name]);
     const ctx: OpenContext = {
       nodeName,
       flags: flags.right,
       env: this.env,
       openOptionalChild,
+      openImageChild: (name, fallback) => {
+        const v = spec[name];
+        consumed.add(name);
+        if (v === null) return E.right(undefined);
+        if (v !== undefined || fallback === undefined) return attach(name, v);
+        const r = this.openImageChain(driver, children.find((c) => c.name === 'file')?.bs.filename, fallback, flags.right);
+        if (E.isRight(r)) children.push({ name, bs: r.right });
+        return r;
+      },
+      openImpliedChild: (name, fallback) => E.flatMap(attach(name, spec[name] ?? fallback), (bs) => (bs ? E.right(bs) : E.left({ _tag: 'ChildMissing', driver, child: name }))),
       openChild: (name) => E.flatMap(openOptionalChild(name), (bs) => (bs ? E.right(bs) : E.left({ _tag: 'ChildMissing', driver, child: name }))),
     };
     const s = drv.open(opts.right, ctx);
     if (E.isLeft(s)) return s;
     const bs = new BlockDriverState(nodeName, drv, s.right, flags.right, children, this.env);
+    const filename = opts.right.filename;
+    bs.filename = typeof filename === 'string' ? filename : bs.child('file')?.filename;
     const unknown = Object.keys(spec).find((k) => !consumed.has(k) && spec[k] !== undefined);
     if (unknown !== undefined) {
       bs.close();
@@ -169,6 +205,44 @@ export class BlockGraph {
     this.nodes.set(nodeName, bs);
     this.order.push(bs);
     return E.right(bs);
+  }
+
+  /**
+   * Open a child an image names (`spec`: its protocol under `file`, `driver` absent to
+   * probe), refusing a file already being opened further up the chain that `own` (the
+   * parent image's filename) starts.
+   */
+  private openImageChain(parent: string, own: string | undefined, spec: Readonly<Record<string, unknown>>, inherited: NodeFlags): E.Either<BlockError, BlockDriverState> {
+    const file = isPlainObject(spec.file) ? spec.file : spec;
+    const key = typeof file.filename === 'string' ? file.filename : undefined;
+    const mark = this.imageChain.length;
+    if (mark === 0 && own !== undefined) this.imageChain.push(own);
+    const chain = [...this.imageChain];
+    const loop = key !== undefined && chain.some((f) => resolvePath(f) === resolvePath(key));
+    if (loop || chain.length > MAX_IMAGE_CHAIN) {
+      this.imageChain.length = mark;
+      const message = loop
+        ? `Backing file loop: ${[...chain, key].map((f) => `'${f}'`).join(' -> ')}`
+        : `Backing chain is too long (more than ${MAX_IMAGE_CHAIN} images)`;
+      return E.left({ _tag: 'DriverError', driver: parent, message });
+    }
+    if (key !== undefined) this.imageChain.push(key);
+    const r = spec.driver === undefined && isPlainObject(spec.file) ? this.openProbed(spec, spec.file, inherited) : this.open({ ...spec }, inherited);
+    this.imageChain.length = mark;
+    return r;
+  }
+
+  /** bdrv_open without a driver: open `file`, then the format its first sector shows. */
+  private openProbed(spec: Readonly<Record<string, unknown>>, file: Record<string, unknown>, inherited: NodeFlags): E.Either<BlockError, BlockDriverState> {
+    const flags = nodeFlags(spec, inherited);
+    if (E.isLeft(flags)) return flags;
+    return E.flatMap(this.open({ ...file }, flags.right), (proto) => {
+      const header = new Uint8Array(Math.min(512, proto.getLength()));
+      const err = proto.preadv(0, header, { ns: 0 });
+      const drv = err ? undefined : probeFormat(header, proto.filename ?? proto.nodeName);
+      if (!drv) return E.left({ _tag: 'DriverError', driver: String(file.driver ?? 'file'), message: `Could not determine the image format of '${proto.filename ?? proto.nodeName}'` });
+      return this.open({ ...spec, driver: drv.formatName, file: proto.nodeName }, inherited);
+    });
   }
 
   private lookup(name: string): E.Either<BlockError, BlockDriverState> {

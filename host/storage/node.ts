@@ -11,6 +11,9 @@
  * - FUA is emulated by a flush when the driver does not support it;
  * - flush follows QEMU's bdrv_co_flush: flush_to_os, then (unless cache.no-flush, and only
  *   if something was written since the last flush) flush_to_disk, then the children;
+ * - the primary child (the first a driver opened: `file` of a format, the filtered child
+ *   of a filter, QEMU's bdrv_primary_child) hears the debug events 'flush_to_os' and
+ *   'flush_to_disk' before those steps;
  * - discard is dropped unless the node has discard=unmap; write-zeroes falls back to
  *   writing zero buffers;
  * - every operation a protocol node does is recorded as a `block` trace event, at the time
@@ -58,7 +61,14 @@ const isRange = (offset: number, bytes: number): boolean =>
 export class BlockDriverState {
   /** A parent may write past the end, growing this node (BLK_PERM_RESIZE). */
   growable = false;
+  /**
+   * QEMU's bs->filename: the host path a node's `filename` option names (file); a format
+   * node has its `file` child's. Undefined when there is none (memory, null-co). Set by the graph.
+   */
+  filename: string | undefined = undefined;
   readonly requestAlignment: number;
+  /** The driver honours FUA here (`supportsFua`, resolved through 'child'). */
+  readonly supportsFua: boolean;
   private writeGen = 0;
   private flushedGen = 0;
   private closed = false;
@@ -73,6 +83,7 @@ export class BlockDriverState {
     private readonly env: BlockEnv,
   ) {
     this.requestAlignment = drv.requestAlignment?.(opaque) ?? 1;
+    this.supportsFua = drv.supportsFua === 'child' ? !!children[0]?.bs.supportsFua : !!drv.supportsFua;
   }
 
   get readOnly(): boolean {
@@ -131,16 +142,21 @@ export class BlockDriverState {
     return werr ?? this.fuaFlush(flags, acct);
   }
 
-  /** bdrv_co_flush: this node, then its children. */
+  /** bdrv_co_flush: this node, then its children. Each step is announced to the primary child first. */
   flush(acct: IoAcct): BlockIoError | null {
     const drv = this.drv;
+    const primary = this.children[0]?.bs;
+    primary?.debugEvent('flush_to_os');
     let err = drv.flushToOs?.(this.opaque, acct) ?? null;
     if (err) return err;
     const gen = this.writeGen;
-    if (!this.flags.noFlush && gen !== this.flushedGen && drv.flush) {
-      const before = acct.ns;
-      err = drv.flush(this.opaque, acct);
-      this.traced('flush', 0, 0, before, acct, err);
+    if (!this.flags.noFlush && gen !== this.flushedGen) {
+      primary?.debugEvent('flush_to_disk');
+      if (drv.flush) {
+        const before = acct.ns;
+        err = drv.flush(this.opaque, acct);
+        this.traced('flush', 0, 0, before, acct, err);
+      }
     }
     for (const c of this.children) {
       const cerr = c.bs.flush(acct);
@@ -169,7 +185,7 @@ export class BlockDriverState {
     if (!drv.writeZeroes) return this.zeroFallback(offset, bytes, flags, acct);
     this.writeGen++;
     const before = acct.ns;
-    const zflags: ZeroReqFlags = { mayUnmap: !!flags.mayUnmap && this.flags.unmap, fua: flags.fua && drv.supportsFua };
+    const zflags: ZeroReqFlags = { mayUnmap: !!flags.mayUnmap && this.flags.unmap, fua: flags.fua && this.supportsFua };
     const zerr = this.traced('write-zeroes', offset, bytes, before, acct, drv.writeZeroes(this.opaque, offset, bytes, zflags, acct));
     return zerr ?? this.fuaFlush(flags, acct);
   }
@@ -231,7 +247,7 @@ export class BlockDriverState {
   }
 
   private fuaFlush(flags: WriteReqFlags, acct: IoAcct): BlockIoError | null {
-    return flags.fua && !this.drv.supportsFua ? this.flush(acct) : null;
+    return flags.fua && !this.supportsFua ? this.flush(acct) : null;
   }
 
   private zeroFallback(offset: number, bytes: number, flags: ZeroReqFlags, acct: IoAcct): BlockIoError | null {
@@ -262,7 +278,7 @@ export class BlockDriverState {
 
   private driverWrite(offset: number, data: Uint8Array, flags: WriteReqFlags, acct: IoAcct): BlockIoError | null {
     const before = acct.ns;
-    const f = flags.fua && !this.drv.supportsFua ? NO_FLAGS : flags;
+    const f = flags.fua && !this.supportsFua ? NO_FLAGS : flags;
     return this.traced('write', offset, data.length, before, acct, this.drv.pwritev(this.opaque, offset, data, f, acct));
   }
 

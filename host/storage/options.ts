@@ -9,7 +9,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { BlockError } from './errors.js';
 
-export type OptionType = 'size' | 'number' | 'bool' | 'string';
+/** 'list': a QAPI list of objects (blkdebug's inject-error), see `parseList`. */
+export type OptionType = 'size' | 'number' | 'bool' | 'string' | 'list';
 
 export interface OptionDecl {
   readonly type: OptionType;
@@ -24,7 +25,16 @@ export interface OptionDecl {
 
 export type OptionTable = Readonly<Record<string, OptionDecl>>;
 
-type ValueOf<D> = D extends { type: 'bool' } ? boolean : D extends { type: 'string' } ? string : number;
+/** One element of a 'list' option: an object whose values the driver parses itself. */
+export type OptionListItem = Readonly<Record<string, unknown>>;
+
+type ValueOf<D> = D extends { type: 'bool' }
+  ? boolean
+  : D extends { type: 'string' }
+    ? string
+    : D extends { type: 'list' }
+      ? readonly OptionListItem[]
+      : number;
 
 /** The parsed options of a table: present (or defaulted) values have their type. */
 export type ParsedOptions<T extends OptionTable> = {
@@ -67,9 +77,29 @@ function parseString(parameter: string, v: unknown, values?: readonly string[]):
   return E.right(v);
 }
 
+/**
+ * A QAPI list of objects: a JSON array, or what `crumple` makes of the dotted keys
+ * `name.0.key=...,name.1.key=...` (an object keyed 0, 1, … with no gaps, as
+ * qdict_crumple requires of a list).
+ */
+export function parseList(parameter: string, v: unknown): E.Either<BlockError, readonly OptionListItem[]> {
+  const expects = 'a list of objects (name.0.key=value, name.1.key=value, ...)';
+  let items: unknown[];
+  if (Array.isArray(v)) items = v;
+  else if (isPlainObject(v)) {
+    const keys = Object.keys(v);
+    // Integer-like keys enumerate in ascending order, so 0..n-1 means key i is "i".
+    if (!keys.every((k, i) => k === String(i))) return bad(parameter, v, expects);
+    items = keys.map((_, i) => v[String(i)]);
+  } else return bad(parameter, v, expects);
+  return items.every(isPlainObject) ? E.right(items) : bad(parameter, v, expects);
+}
+
 /** Parse one value of a declared option. */
-export function parseOption(parameter: string, decl: OptionDecl, v: unknown): E.Either<BlockError, number | boolean | string> {
+export function parseOption(parameter: string, decl: OptionDecl, v: unknown): E.Either<BlockError, number | boolean | string | readonly OptionListItem[]> {
   switch (decl.type) {
+    case 'list':
+      return parseList(parameter, v);
     case 'size':
       return parseSize(parameter, v);
     case 'number':
@@ -86,7 +116,7 @@ export function parseOption(parameter: string, decl: OptionDecl, v: unknown): E.
  * for the caller (who reports the ones nobody consumed). Defaults fill absent values.
  */
 export function parseOptions<T extends OptionTable>(table: T, given: Readonly<Record<string, unknown>>): E.Either<BlockError, ParsedOptions<T>> {
-  const out: Record<string, number | boolean | string | undefined> = {};
+  const out: Record<string, number | boolean | string | readonly OptionListItem[] | undefined> = {};
   for (const [name, decl] of Object.entries(table)) {
     const v = given[name];
     if (v === undefined) {

@@ -189,6 +189,20 @@ export const fileDriver: BlockDriver<FileState, typeof OPTIONS> = {
     return s.store.length;
   },
 
+  /** file-posix answers bdrv_get_info with nothing to add (so qemu-img info shows a dirty flag). */
+  info() {
+    return {};
+  },
+
+  /** st_blocks × 512: what the host file occupies (qemu-img's actual-size). */
+  allocatedFileSize(s) {
+    try {
+      return fs.fstatSync(s.fd).blocks * 512;
+    } catch {
+      return undefined;
+    }
+  },
+
   close(s) {
     try {
       s.cache.flush(false);

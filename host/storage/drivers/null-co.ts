@@ -69,6 +69,11 @@ export const nullCoDriver: BlockDriver<NullState, typeof OPTIONS> = {
     return s.length;
   },
 
+  /** Nothing is stored (QEMU's null_allocated_file_size). */
+  allocatedFileSize() {
+    return 0;
+  },
+
   close() {},
 };
 

@@ -4,9 +4,11 @@
  * disk's size (then the disk cannot be resized).
  *
  * It caches nothing, so its flush is the generic layer flushing `file`; FUA is passed down
- * to the child. Its probe scores 1, the lowest: raw is chosen only when no other format
- * recognises an image. (QEMU then also refuses guest writes that would change the
- * probed format of sector 0; the model does not.)
+ * to the child where the child honours it (else the generic layer flushes this node).
+ * Before each read and write it tells `file` 'read_aio' / 'write_aio' (a blkdebug node
+ * there may fail the request). Its probe scores 1, the lowest: raw is chosen only when no
+ * other format recognises an image. (QEMU then also refuses guest writes that would
+ * change the probed format of sector 0; the model does not.)
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { BDRV_BLOCK_OFFSET_VALID, BDRV_BLOCK_RAW, type BlockDriver } from '../driver.js';
@@ -35,7 +37,7 @@ const fail = (message: string): E.Either<BlockError, never> => E.left({ _tag: 'D
 export const rawDriver: BlockDriver<RawState, typeof OPTIONS> = {
   formatName: 'raw',
   options: OPTIONS,
-  supportsFua: true,
+  supportsFua: 'child',
 
   probe() {
     return 1;
@@ -61,10 +63,12 @@ export const rawDriver: BlockDriver<RawState, typeof OPTIONS> = {
   },
 
   preadv(s, offset, buf, acct) {
+    s.file.debugEvent('read_aio');
     return s.file.preadv(offset + s.offset, buf, acct);
   },
 
   pwritev(s, offset, data, flags, acct) {
+    s.file.debugEvent('write_aio');
     return s.file.pwritev(offset + s.offset, data, flags, acct);
   },
 

@@ -1,0 +1,227 @@
+/**
+ * One SCSI command on its way through a target (QEMU's SCSIRequest, hw/scsi/scsi-bus.c
+ * scsi_req_enqueue / scsi_req_continue / scsi_req_data / scsi_req_complete /
+ * scsi_req_cancel / scsi_req_get_sense).
+ *
+ * The HBA's side of a request's life:
+ *
+ *   const req = bus.newRequest(dev, { tag, lun, cdb, data, onComplete });   // scsi_req_new
+ *   const n = req.enqueue();     // > 0: data comes from the device, < 0: goes to it, 0: none
+ *   if (n !== 0) req.continue(); // move the data and finish (the HBA checked its buffers first)
+ *   ...                          // later, exactly once: onComplete(req), or onCancel(req)
+ *   req.status, req.residual, req.getSense()                          // the HBA's answer
+ *
+ * A request completes inline when the command needs no I/O (INQUIRY, a CHECK CONDITION)
+ * and later, on the simulation clock, when it waits for the drive. The data buffer is
+ * moved in one step (QEMU's HBA-provided scatter-gather path); the residual is what the
+ * buffer had left after the transfer.
+ */
+import { SAM_STAT_CHECK_CONDITION, SAM_STAT_GOOD } from '../../../hw/scsi/status.js';
+import type { ScsiBus } from './bus.js';
+import type { ScsiCommand } from './cdb.js';
+import { dataRead, dataSize, dataWrite, type ScsiData } from './data.js';
+import { GET_CONFIGURATION, GET_EVENT_STATUS_NOTIFICATION, INQUIRY, REPORT_LUNS, SCSI_SENSE_BUF_SIZE, SENSE, UNIT_ATTENTION, buildSense, convertSense, type SenseCode } from './defs.js';
+import type { ScsiDevice } from './device.js';
+
+/** What runs a command (QEMU's SCSIReqOps for one request, with that request's own state). */
+export interface ScsiReqHandler {
+  /** send_command: start. Returns the signed transfer length; may complete the request. */
+  sendCommand(): number;
+  /** read_data / write_data: move the data and go on (the HBA called continue, or a retry). */
+  continue(): void;
+  /**
+   * The request was canceled. True when I/O is still outstanding: the handler then calls
+   * `req.cancelComplete()` when it comes back. False when nothing is outstanding.
+   */
+  cancelIo(): boolean;
+}
+
+/** Which SCSIReqOps QEMU chose for the request (the bus decides before the device does). */
+export type ScsiReqKind = 'device' | 'target' | 'unit-attention' | 'invalid-opcode' | 'invalid-field';
+
+export interface ScsiRequestInit {
+  readonly tag: number;
+  /** The LUN the initiator addressed (may differ from the device's when that LUN is absent). */
+  readonly lun: number;
+  /** The CDB as the HBA passed it (virtio-scsi: cdb_size bytes). */
+  readonly cdb: Uint8Array;
+  /** Data-in buffer for commands that read, data-out for commands that write. */
+  readonly data?: ScsiData;
+  /** SCSIBusInfo.complete(req, residual): status, residual and sense are set. */
+  readonly onComplete: (req: ScsiRequest) => void;
+  /** SCSIBusInfo.cancel: a canceled request is done (no status). */
+  readonly onCancel?: (req: ScsiRequest) => void;
+}
+
+export class ScsiRequest {
+  /** SCSI status once complete; -1 before. */
+  status = -1;
+  /** Bytes of the HBA's buffer not transferred (starts at the command's xfer). */
+  residual: number;
+  readonly sense = new Uint8Array(SCSI_SENSE_BUF_SIZE);
+  senseLen = 0;
+  /** Stopped by rerror/werror=stop; the device retries it when the VM resumes. */
+  retry = false;
+  ioCanceled = false;
+  enqueued = false;
+  handler!: ScsiReqHandler;
+  readonly tag: number;
+  readonly lun: number;
+  readonly data: ScsiData | undefined;
+  /** The size of `data` in bytes. */
+  readonly dataSize: number;
+
+  constructor(
+    readonly bus: ScsiBus,
+    readonly dev: ScsiDevice,
+    readonly cmd: ScsiCommand,
+    readonly kind: ScsiReqKind,
+    private readonly init: ScsiRequestInit,
+  ) {
+    this.tag = init.tag;
+    this.lun = init.lun;
+    this.data = init.data;
+    this.dataSize = dataSize(init.data);
+    this.residual = cmd.xfer;
+  }
+
+  /** scsi_req_enqueue: queue on the device and send the command. */
+  enqueue(): number {
+    this.enqueued = true;
+    this.dev.common.requests.add(this);
+    return this.handler.sendCommand();
+  }
+
+  /** scsi_req_continue. */
+  continue(): void {
+    if (this.ioCanceled || this.status !== -1) return;
+    this.handler.continue();
+  }
+
+  /**
+   * The VM resumed after a rerror/werror=stop (scsi_dma_restart_req): a command with data
+   * goes on from where it stopped; one without is sent again.
+   */
+  resumeRetry(): void {
+    if (!this.retry) return;
+    this.retry = false;
+    if (this.cmd.mode === 'none') {
+      this.dequeue();
+      this.enqueue();
+    } else this.continue();
+  }
+
+  /** scsi_req_cancel: the HBA aborts the request (TMF ABORT TASK, reset, unplug). */
+  cancel(): void {
+    if (!this.enqueued || this.ioCanceled) return;
+    this.dequeue();
+    this.ioCanceled = true;
+    if (!this.handler.cancelIo()) this.cancelComplete();
+  }
+
+  /** scsi_req_cancel_complete: a canceled request is finished. */
+  cancelComplete(): void {
+    this.init.onCancel?.(this);
+  }
+
+  /** scsi_req_build_sense: the sense the request will complete with (fixed format). */
+  buildSense(sense: SenseCode): void {
+    const b = buildSense(sense, 'fixed', 18);
+    this.sense.set(b);
+    this.senseLen = b.length;
+  }
+
+  /** scsi_check_condition. */
+  checkCondition(sense: SenseCode): void {
+    this.buildSense(sense);
+    this.complete(SAM_STAT_CHECK_CONDITION);
+  }
+
+  /**
+   * Data from the device: copy into the HBA's buffer (scsi_req_data with an sg list,
+   * dma_buf_read); the residual is what the buffer had left.
+   */
+  dataIn(src: Uint8Array): void {
+    const n = dataWrite(this.data, 0, src);
+    this.residual = this.dataSize - n;
+  }
+
+  /** Data to the device: `len` bytes, zero where the HBA's buffer is shorter (dma_buf_write into a zeroed buffer). */
+  dataOut(len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    const n = dataRead(this.data, 0, out);
+    this.residual = this.dataSize - n;
+    return out;
+  }
+
+  /** Direct transfer at an offset (the DMA path): copy into the buffer. */
+  dmaWrite(at: number, src: Uint8Array): number {
+    return dataWrite(this.data, at, src);
+  }
+
+  /** Direct transfer at an offset (the DMA path): copy out of the buffer. */
+  dmaRead(at: number, dst: Uint8Array): number {
+    return dataRead(this.data, at, dst);
+  }
+
+  /** scsi_req_complete. Completing twice is a simulator bug. */
+  complete(status: number): void {
+    if (this.status !== -1) throw new Error(`scsi: request tag ${this.tag} completed twice`);
+    this.status = status;
+    if (status === SAM_STAT_GOOD) this.senseLen = 0;
+    const c = this.dev.common;
+    if (this.senseLen > 0) {
+      c.sense.set(this.sense.subarray(0, this.senseLen));
+      c.senseLen = this.senseLen;
+      c.senseIsUa = this.kind === 'unit-attention';
+    } else {
+      c.senseLen = 0;
+      c.senseIsUa = false;
+    }
+    this.clearUnitAttention();
+    this.dequeue();
+    this.init.onComplete(this);
+  }
+
+  /**
+   * scsi_req_get_sense: the sense for the HBA's autosense, in fixed format, at most `max`
+   * bytes. Reporting a unit attention this way consumes it.
+   */
+  getSense(max = SCSI_SENSE_BUF_SIZE): Uint8Array {
+    if (this.senseLen === 0) return new Uint8Array(0);
+    const out = convertSense(this.sense.subarray(0, this.senseLen), max, 'fixed');
+    const c = this.dev.common;
+    if (c.senseIsUa) {
+      this.dev.unitAttentionReported?.();
+      c.senseLen = 0;
+      c.senseIsUa = false;
+    }
+    return out;
+  }
+
+  private dequeue(): void {
+    this.retry = false;
+    if (!this.enqueued) return;
+    this.dev.common.requests.delete(this);
+    this.enqueued = false;
+  }
+
+  /**
+   * QEMU 7.2's scsi_clear_unit_attention, run at every completion: the pending unit
+   * attention (the device's, else the bus's) is cleared, except by INQUIRY, GET
+   * CONFIGURATION and GET EVENT STATUS NOTIFICATION, and REPORT LUNS clears only
+   * REPORTED LUNS DATA HAS CHANGED (SPC-4 §6.29).
+   */
+  private clearUnitAttention(): void {
+    const c = this.dev.common;
+    const devUa = c.unitAttention.key === UNIT_ATTENTION;
+    if (!devUa && this.bus.unitAttention.key !== UNIT_ATTENTION) return;
+    const op = this.cmd.buf[0];
+    if (op === INQUIRY || op === GET_CONFIGURATION || op === GET_EVENT_STATUS_NOTIFICATION) return;
+    const ua = devUa ? c.unitAttention : this.bus.unitAttention;
+    if (op === REPORT_LUNS && !(ua.asc === 0x3f && ua.ascq === 0x0e)) return;
+    if (devUa) c.unitAttention = SENSE.NO_SENSE;
+    else this.bus.unitAttention = SENSE.NO_SENSE;
+  }
+}
+

@@ -1,0 +1,81 @@
+/**
+ * A node's life after the header is parsed (block/qcow2.c): the writable-open fix-ups
+ * (unknown autoclear bits cleared, a dirty image repaired), close (caches written back,
+ * dirty bit cleared: qcow2_inactivate), and the model's power cut, after which the state
+ * is read again from what reached the disk.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { IoAcct } from '../../driver.js';
+import type { BlockError } from '../../errors.js';
+import type { BlockDriverState } from '../../node.js';
+import { INCOMPAT_DIRTY } from './format/features.js';
+import { flushCaches, markClean, updateHeader } from './header-update.js';
+import { loadState, readImageHeader, type Qcow2Options } from './open.js';
+import type { Qcow2State } from './state.js';
+
+/**
+ * Repair of a dirty image (refcounts rebuilt from the L1/L2 tables, qemu-img check -r all),
+ * installed by the qcow2 checker. Without one, a dirty image opened writable allocates
+ * only past the end of the file and stays dirty, so that QEMU repairs it on its next open.
+ */
+export type DirtyRepair = (s: Qcow2State, acct: IoAcct) => BlockError | null;
+let dirtyRepair: DirtyRepair | undefined;
+
+/** Install (or remove) the repair run when a dirty image is opened writable. */
+export function setDirtyImageRepair(fn: DirtyRepair | undefined): void {
+  dirtyRepair = fn;
+}
+
+export interface NodeParams {
+  readonly nodeName: string;
+  readonly file: BlockDriverState;
+  readonly dataFile: BlockDriverState | undefined;
+  readonly readOnly: boolean;
+  readonly unmap: boolean;
+  readonly opts: Qcow2Options;
+}
+
+/** Parse, load and (when writable) settle an image: the state a node runs on. */
+export function openState(p: NodeParams, acct: IoAcct): E.Either<BlockError, Qcow2State> {
+  const img = readImageHeader(p.file, !p.readOnly, acct);
+  if (E.isLeft(img)) return img;
+  const st = loadState(p, img.right, acct);
+  if (E.isLeft(st) || p.readOnly) return st;
+  const s = st.right;
+  p.file.growable = true;
+  if (p.dataFile) p.dataFile.growable = true;
+  if (s.autoclearFeatures !== img.right.header.autoclearFeatures) {
+    const err = updateHeader(s, acct);
+    if (err) return E.left({ _tag: 'DriverError', driver: 'qcow2', message: `Could not update qcow2 header: ${err.message}` });
+  }
+  if (s.incompatibleFeatures & INCOMPAT_DIRTY) {
+    if (dirtyRepair) {
+      const err = dirtyRepair(s, acct);
+      if (err) return E.left(err);
+    } else {
+      s.allocFloor = Math.ceil(p.file.getLength() / s.clusterSize);
+      s.keepDirty = true;
+    }
+  }
+  return st;
+}
+
+/** qcow2_inactivate: write the caches back and, unless refcounts were left unrepaired, mark the image clean. */
+export function closeState(s: Qcow2State, acct: IoAcct): void {
+  if (s.readOnly || s.broken) return;
+  const err = flushCaches(s, acct);
+  if (!err && !s.keepDirty) markClean(s, acct);
+}
+
+/** After a power cut: forget the caches and read the image again from stable storage. */
+export function reloadState(s: Qcow2State, p: NodeParams): void {
+  s.l2Cache.clear();
+  s.refcountCache.clear();
+  const fresh = openState(p, { ns: 0 });
+  if (E.isLeft(fresh)) {
+    s.broken = `image unreadable after power cut: ${fresh.left._tag === 'DriverError' ? fresh.left.message : fresh.left._tag}`;
+    return;
+  }
+  const backing = s.backing;
+  Object.assign(s, fresh.right, { backing });
+}
