@@ -166,6 +166,12 @@ export interface BlockDriver<S = unknown, O extends OptionTable = OptionTable> {
    */
   flush?(s: S, acct: IoAcct): BlockIoError | null;
   /**
+   * bdrv_co_pwritev_compressed: write `data` compressed (qemu-img convert -c). Guarantees
+   * from the caller, not the generic layer: `offset` is cluster-aligned and `data` is whole
+   * clusters, or ends at the end of the node. Default: "Compression is not supported".
+   */
+  writeCompressed?(s: S, offset: number, data: Uint8Array, acct: IoAcct): BlockIoError | null;
+  /**
    * pdiscard: the range may be deallocated; its content afterwards is unspecified unless
    * the driver says otherwise. Guarantees: bytes > 0, within the node, node writable,
    * discard=unmap. Any byte alignment. Default: discard ignored (it is advisory).

@@ -216,6 +216,16 @@ export class BlockDriverState {
     return this.drv.truncate(this.opaque, size);
   }
 
+  /** bdrv_co_pwritev_compressed: store whole clusters compressed (qemu-img convert -c). */
+  writeCompressed(offset: number, data: Uint8Array, acct: IoAcct): BlockIoError | null {
+    const err = this.checkWrite('write', offset, data.length);
+    if (err) return err;
+    if (offset + data.length > this.getLength()) return ioError('EIO', `${this.nodeName}: compressed write up to ${offset + data.length} is beyond the end of the node`);
+    if (!this.drv.writeCompressed) return ioError('ENOTSUP', 'Compression not supported for this file format');
+    this.writeGen++;
+    return this.drv.writeCompressed(this.opaque, offset, data, acct);
+  }
+
   /** BLKDBG_EVENT: tell this node's driver what its parent does next (a blkdebug node may arm a failure). */
   debugEvent(event: BlkdebugEvent): void {
     this.drv.debugEvent?.(this.opaque, event);

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cdbLength } from '../../../hw/scsi/opcodes.js';
-import { cdbXfer } from '../scsi-bus/cdb.js';
+import { parseCdb } from '../scsi-bus/cdb.js';
 import { ILLEGAL_REQUEST, SENSE, senseEquals } from '../scsi-bus/defs.js';
 import { makeRig, run } from './test-utils.js';
 
@@ -40,7 +40,8 @@ describe('scsi-disk: arbitrary CDBs', () => {
           expect(r.disk.common.requests.size).toBe(0);
           const op = c.length > 0 ? c[0] : -1;
           const len = op < 0 ? undefined : cdbLength(op);
-          if (lun === 0 && len !== undefined && len <= c.length && !KNOWN.has(op) && cdbXfer(c) <= 65536) {
+          const xfer = parseCdb(r.disk, c)?.xfer ?? 0;
+          if (lun === 0 && len !== undefined && len <= c.length && !KNOWN.has(op) && xfer <= 65536) {
             expect(a.sense).toEqual(SENSE.INVALID_OPCODE);
           }
           if (len === undefined || len > c.length) expect(a.sense).toEqual(SENSE.INVALID_OPCODE);

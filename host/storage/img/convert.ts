@@ -127,7 +127,7 @@ export function convertImages(sources: readonly BlockDriverState[], target: Bloc
         } else if (!write) write = chunk.some((b) => b !== 0);
         if (write) {
           const data = chunk.subarray(0, m * BDRV_SECTOR_SIZE);
-          const err = opts.compressed ? target.drv.writeCompressed!(target.opaque, off, data, { ns: 0 }) : target.pwritev(off, data, {}, { ns: 0 });
+          const err = opts.compressed ? target.writeCompressed(off, data, { ns: 0 }) : target.pwritev(off, data, {}, { ns: 0 });
           if (err) return err;
         } else zero = true;
       }

@@ -25,21 +25,20 @@ function zlibDecompress(input: Uint8Array, clusterSize: number): Uint8Array | un
 }
 
 function zstdDecompress(input: Uint8Array, clusterSize: number): Uint8Array | undefined {
+  // As QEMU's loop: decode until the cluster is full; what follows (another cluster's frame) is not ours.
   const out = new Uint8Array(clusterSize);
   let got = 0;
-  let overflow = false;
+  const stream = new ZstdStream((chunk) => {
+    const n = Math.min(chunk.length, clusterSize - got);
+    out.set(chunk.subarray(0, n), got);
+    got += n;
+  });
   try {
-    const stream = new ZstdStream((chunk) => {
-      if (got + chunk.length > clusterSize) overflow = true;
-      else out.set(chunk, got);
-      got += chunk.length;
-    });
-    // Feed sector by sector so that the junk after the frame is never decoded.
-    for (let p = 0; p < input.length && got < clusterSize && !overflow; p += 512) stream.push(input.subarray(p, Math.min(p + 512, input.length)));
+    for (let p = 0; p < input.length && got < clusterSize; p += 512) stream.push(input.subarray(p, Math.min(p + 512, input.length)));
   } catch {
-    if (got < clusterSize) return undefined;
+    // Junk after a complete cluster is fine; a frame that ends short is not (checked below).
   }
-  return got >= clusterSize && !overflow ? out : got === clusterSize ? out : undefined;
+  return got === clusterSize ? out : undefined;
 }
 
 /**

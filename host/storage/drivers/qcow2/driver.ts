@@ -13,6 +13,7 @@ import type { BlockError } from '../../errors.js';
 import { blockErrorMessage, ioError } from '../../errors.js';
 import type { OptionTable } from '../../options.js';
 import { getHostOffset } from './cluster-map.js';
+import { qcow2WriteCompressed } from './compressed-write.js';
 import { createQcow2, QCOW2_CREATE_OPTIONS, type Qcow2CreateOptions } from './create.js';
 import { COMPAT_LAZY_REFCOUNTS, INCOMPAT_CORRUPT, INCOMPAT_DATA_FILE, INCOMPAT_DIRTY } from './format/features.js';
 import { COMPRESSION_ZSTD, MAX_BACKING_FILE_NAME, QCOW_MAGIC, V3_HEADER_LENGTH } from './format/header.js';
@@ -88,6 +89,7 @@ export const qcow2Driver: BlockDriver<Qcow2Node, typeof QCOW2_OPTIONS> = {
   pwritev: (n, offset, data, _flags, acct) => qcow2Write(st(n), offset, data, acct),
   writeZeroes: (n, offset, bytes, flags, acct) => qcow2WriteZeroes(st(n), offset, bytes, flags, acct),
   discard: (n, offset, bytes, acct) => qcow2Discard(st(n), offset, bytes, acct),
+  writeCompressed: (n, offset, data, acct) => qcow2WriteCompressed(st(n), offset, data, acct),
 
   flushToOs(n, acct) {
     const s = st(n);

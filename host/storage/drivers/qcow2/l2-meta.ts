@@ -131,7 +131,7 @@ export function freeAnyCluster(s: Qcow2State, e: L2Entry, type: DiscardType, acc
     freeClusters(s, e.offset, e.bytes, type, acct);
   } else if (ct === 'NORMAL' || ct === 'ZERO_ALLOC') {
     if (e.offset % s.clusterSize) signalCorruption(s, false, `Cannot free unaligned cluster ${hex(e.offset)}`, acct);
-    else void type;
+    else freeClusters(s, e.offset, s.clusterSize, type, acct);
   }
 }
 

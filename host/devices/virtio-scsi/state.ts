@@ -1,0 +1,65 @@
+/**
+ * What the parts of the device share (QEMU's VirtIOSCSI and VirtIOSCSICommon): the wiring,
+ * the realized properties, the SCSI bus it owns, and the little state a request's life
+ * touches.
+ */
+import type { CostModel } from '../../../sim/costs.js';
+import type { ExecutionContext } from '../../../sim/context.js';
+import type { Simulator } from '../../../sim/simulator.js';
+import type { Trace } from '../../../sim/trace.js';
+import type { ScsiBus } from '../scsi-bus/bus.js';
+import type { ScsiRequest } from '../scsi-bus/request.js';
+import type { DeviceVirtqueue } from '../virtio/types.js';
+import type { ScsiSizes } from './config.js';
+import type { NegotiatedScsi } from './features.js';
+import type { VirtioScsiConf } from './props.js';
+import type { HbaReq } from './request.js';
+
+/**
+ * The cost names charged per command popped and per response pushed. virtio-scsi's
+ * parse-and-submit and complete-and-push are the same kind of work as virtio-blk's, and the
+ * cost model has no separate entries for them yet.
+ */
+export const SCSI_REQUEST_COST = 'qemu.blk.request';
+export const SCSI_COMPLETE_COST = 'qemu.blk.complete';
+
+/** A command the bus holds: the virtio request and its 64-bit tag (QEMU's hba_private). */
+export interface CmdReq {
+  readonly req: HbaReq;
+  readonly tag: bigint;
+  /** Canceled by a reset (a TMF reset, a bus reset): completes with VIRTIO_SCSI_S_RESET. */
+  reset: boolean;
+}
+
+export interface HbaState {
+  readonly sim: Simulator;
+  readonly trace: Trace;
+  readonly costs: CostModel;
+  readonly context: ExecutionContext;
+  readonly devName: string;
+  readonly conf: VirtioScsiConf;
+  /** sense_size / cdb_size: the driver may change them through the config space. */
+  readonly sizes: ScsiSizes;
+  readonly bus: ScsiBus;
+  negotiated: NegotiatedScsi;
+  /** DRIVER_OK seen since the last reset: events may be pushed. */
+  driverOk: boolean;
+  /** The transport's queues: 0 control, 1 event, 2.. requests (empty before DRIVER_OK). */
+  queues: DeviceVirtqueue[];
+  /** Bumped by reset(): anything popped before is never pushed. */
+  gen: number;
+  /** virtio_error() happened: no more pops or pushes until reset. */
+  broken: boolean;
+  /** s->resetting: cancellations inside a reset answer VIRTIO_SCSI_S_RESET. */
+  resetting: number;
+  /** s->events_dropped: an event found no buffer; the next one carries EVENTS_MISSED. */
+  eventsDropped: boolean;
+  /** Commands handed to the bus and not yet answered. */
+  readonly inflight: Map<ScsiRequest, CmdReq>;
+  /** TMFs waiting for a canceled command to finish (QEMU's cancel notifiers). */
+  readonly cancelWaiters: Map<ScsiRequest, (() => void)[]>;
+  readonly requestNs: number;
+  readonly completeNs: number;
+  /** virtio_error(): stop, trace, tell the transport. */
+  fail(vq: DeviceVirtqueue | undefined, message: string): void;
+}
