@@ -218,8 +218,11 @@ export function realizeVirtioBlkProps(p: VirtioBlkProps, backendBytes: number, a
     const r = checkBlockSize(name, p[name]);
     if (E.isLeft(r)) return r;
   }
+  // blkconf_blocksizes: what the command line leaves at 0 comes from the backend's probe,
+  // which for image files (and iopath's memory and null-co nodes) fails → 512 bytes. So
+  // logical_block_size=4096 alone is refused, as QEMU refuses it.
   const lbs = p.logical_block_size || MIN_BLOCK_SIZE;
-  const pbs = p.physical_block_size || lbs;
+  const pbs = p.physical_block_size || MIN_BLOCK_SIZE;
   if (lbs > pbs) return invalid('logical_block_size', 'logical_block_size > physical_block_size not supported');
   if (p.min_io_size % lbs !== 0) return invalid('min_io_size', 'min_io_size must be a multiple of logical_block_size');
   if (p.min_io_size / lbs > 0xffff) return invalid('min_io_size', `min_io_size must not exceed ${0xffff} logical blocks`);
