@@ -50,6 +50,8 @@ export const DEFAULT_COSTS = {
   'guest.syscall': { ns: 150, help: 'entering and leaving the guest kernel for one system call (io_submit, io_getevents)', source: 'model assumption (a syscall round trip on a modern x86 core)' },
   'guest.blk.submit': { ns: 300, help: 'guest block layer: bio → request, tag allocation', source: 'model assumption' },
   'guest.virtio-blk.queue_rq': { ns: 250, help: 'virtio_queue_rq: build header, map sg, virtqueue_add_sgs', source: 'model assumption' },
+  'guest.virtio-scsi.queue': { ns: 250, help: 'virtscsi_queuecommand: build the request header and CDB, map sg, virtqueue_add_sgs', source: 'model assumption (as virtio_queue_rq)' },
+  'guest.scsi.queue_rq': { ns: 300, help: 'scsi_queue_rq + sd_init_command: budget, build the CDB for one block request', source: 'model assumption' },
   'guest.vq.add-desc': { ns: 20, help: 'per descriptor written by virtqueue_add', source: 'model assumption' },
   'guest.irq.entry': { ns: 400, help: 'guest interrupt entry/exit (handler prologue and iret)', source: 'model assumption' },
   'guest.vq.get_buf': { ns: 80, help: 'virtqueue_get_buf: one used entry', source: 'model assumption' },

@@ -1,11 +1,16 @@
 /**
  * The host half of a VM, wired from a VmSpec: KVM with its vCPUs, QEMU's main loop (the
  * BQL holder) and iothreads, the i440FX PCI host, the block graphs behind the drives,
- * and for each `-device` its model and its virtio-pci transport.
+ * and for each `-device` its model: a virtio-blk-pci or virtio-scsi-pci in its virtio-pci
+ * transport (slots in command-line order from 2, or the `addr=` given), a scsi-hd or
+ * scsi-cd on the bus of the HBA it names.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { GuestMemory } from '../hw/memory.js';
+import { createScsiDisk, scsiDiskErrorMessage, type ScsiDisk } from '../host/devices/scsi-disk/index.js';
 import { createVirtioBlk, propErrorMessage, type VirtioBlk } from '../host/devices/virtio-blk/index.js';
+import { createVirtioScsi, virtioScsiPropErrorMessage, type VirtioScsi } from '../host/devices/virtio-scsi/index.js';
+import type { VirtioDeviceModel } from '../host/devices/virtio/types.js';
 import { I440fxHost } from '../host/devices/pci/i440fx.js';
 import { createVirtioPci, virtioPciErrorMessage } from '../host/devices/virtio-pci/options.js';
 import type { VirtioPciTransport } from '../host/devices/virtio-pci/virtio-pci.js';
@@ -15,7 +20,7 @@ import { ExecutionContext } from '../sim/context.js';
 import type { CostModel } from '../sim/costs.js';
 import type { Simulator } from '../sim/simulator.js';
 import type { Trace } from '../sim/trace.js';
-import type { DriveSpec, VirtioBlkPciSpec, VmSpec } from './spec.js';
+import { scsiBusNames, type DriveSpec, type PciDeviceSpec, type ScsiDiskSpec, type VirtioBlkPciSpec, type VirtioScsiPciSpec, type VmSpec } from './spec.js';
 import type { VmError } from './errors.js';
 
 export interface HostDevice {
@@ -25,13 +30,36 @@ export interface HostDevice {
   transport: VirtioPciTransport;
 }
 
+/** A virtio-scsi-pci HBA, its SCSI bus (`busName`) and the devices on it. */
+export interface HostScsiHba {
+  spec: VirtioScsiPciSpec;
+  name: string;
+  busName: string;
+  model: VirtioScsi;
+  transport: VirtioPciTransport;
+  disks: HostScsiDisk[];
+}
+
+/** A scsi-hd or scsi-cd on an HBA's bus. */
+export interface HostScsiDisk {
+  spec: ScsiDiskSpec;
+  name: string;
+  model: ScsiDisk;
+  hba: HostScsiHba;
+}
+
 export interface Host {
   kvm: KvmVm;
   mainLoop: ExecutionContext;
   iothreads: Map<string, ExecutionContext>;
   pciHost: I440fxHost;
   drives: Map<string, OpenedDrive>;
+  /** The virtio-blk-pci devices, in command-line order. */
   devices: HostDevice[];
+  /** The virtio-scsi-pci HBAs, in command-line order, with their SCSI devices. */
+  scsiHbas: HostScsiHba[];
+  /** The storage devices' next free PCI slot (QEMU's first free slot from 2). */
+  nextSlot: number;
   /** The drives and the clock they run on; a reboot keeps them (vm/power.ts). */
   storage: HostStorage;
 }
@@ -74,6 +102,16 @@ export function driveGraphSpec(d: DriveSpec): BlockGraphSpec {
   return { drive: opts };
 }
 
+/** What building one device needs. */
+export interface BuildEnv {
+  readonly spec: VmSpec;
+  readonly sim: Simulator;
+  readonly trace: Trace;
+  readonly costs: CostModel;
+  readonly mem: GuestMemory;
+  readonly host: Host;
+}
+
 /**
  * Build the host for `spec`: KVM, QEMU's contexts and devices, over `storage` (opened
  * here when not given; a reboot passes the storage the previous machine used).
@@ -82,42 +120,124 @@ export function buildHost(spec: VmSpec, sim: Simulator, trace: Trace, costs: Cos
   const opened = given ? E.right(given) : openHostStorage(spec, sim, trace, costs);
   if (E.isLeft(opened)) return opened;
   const storage = opened.right;
-  const drives = storage.drives;
   const mainLoop = new ExecutionContext(sim, trace, 'main-loop', 'main-loop');
   const kvm = new KvmVm(sim, trace, costs, spec.kvm, mainLoop, spec.smp.cpus);
   const iothreads = new Map(spec.iothreads.map((t) => [t.id, new ExecutionContext(sim, trace, `iothread:${t.id}`, 'iothread')] as const));
-  const pciHost = new I440fxHost(kvm);
-  const devices: HostDevice[] = [];
-  let nextSlot = 2;
+  const host: Host = { kvm, mainLoop, iothreads, pciHost: new I440fxHost(kvm), drives: storage.drives, devices: [], scsiHbas: [], nextSlot: 2, storage };
+  const env: BuildEnv = { spec, sim, trace, costs, mem, host };
+  const busNames = new Map(scsiBusNames(spec.devices).map((b) => [b.hba, b.bus] as const));
   for (const [i, dev] of spec.devices.entries()) {
-    const name = dev.id ?? `virtio-blk${i}`;
-    const drive = drives.get(dev.drive);
-    if (!drive) return E.left({ _tag: 'NoSuchDrive', dev: name, drive: dev.drive });
-    let context = mainLoop;
-    if (dev.iothread !== undefined) {
-      const t = iothreads.get(dev.iothread);
-      if (!t) return E.left({ _tag: 'NoSuchIothread', dev: name, iothread: dev.iothread });
-      context = t;
+    let r: E.Either<VmError, unknown>;
+    switch (dev.driver) {
+      case 'virtio-blk-pci':
+        r = buildVirtioBlkPci(env, dev, dev.id ?? `virtio-blk${i}`);
+        break;
+      case 'virtio-scsi-pci':
+        r = buildVirtioScsiPci(env, dev, dev.id ?? `virtio-scsi${i}`, busNames.get(dev)!);
+        break;
+      case 'scsi-hd':
+      case 'scsi-cd':
+        r = buildScsiDisk(env, dev, dev.id ?? `${dev.driver}${i}`, false);
+        break;
     }
-    let transport: VirtioPciTransport | undefined;
-    const model = createVirtioBlk({
-      sim,
-      trace,
-      costs,
-      context,
-      backend: drive.blk,
-      devName: name,
-      autoNumQueues: spec.smp.cpus,
-      props: dev.props,
-      onError: (message) => transport?.deviceError(transport.queues[0], message),
-    });
-    if (E.isLeft(model)) return E.left({ _tag: 'Device', dev: name, message: propErrorMessage(model.left) });
-    const slot = dev.addr ?? nextSlot;
-    nextSlot = Math.max(nextSlot, slot + 1);
-    const t = createVirtioPci({ kvm, sim, trace, costs, mem, model: model.right, props: { vectors: dev.vectors, ioeventfd: dev.ioeventfd }, devName: name, bus: pciHost.bus, slot });
-    if (E.isLeft(t)) return E.left({ _tag: 'Device', dev: name, message: virtioPciErrorMessage(t.left) });
-    transport = t.right;
-    devices.push({ spec: dev, name, model: model.right, transport });
+    if (E.isLeft(r)) return r;
   }
-  return E.right({ kvm, mainLoop, iothreads, pciHost, drives, devices, storage });
+  return E.right(host);
+}
+
+function contextOf(env: BuildEnv, name: string, iothread: string | undefined): E.Either<VmError, ExecutionContext> {
+  if (iothread === undefined) return E.right(env.host.mainLoop);
+  const t = env.host.iothreads.get(iothread);
+  return t ? E.right(t) : E.left({ _tag: 'NoSuchIothread', dev: name, iothread });
+}
+
+/** The virtio-pci transport around `model`, in the spec's slot or the next free one. */
+function plugPci(env: BuildEnv, name: string, model: VirtioDeviceModel, dev: PciDeviceSpec): E.Either<VmError, VirtioPciTransport> {
+  const { host } = env;
+  const slot = dev.addr ?? host.nextSlot;
+  host.nextSlot = Math.max(host.nextSlot, slot + 1);
+  const t = createVirtioPci({ kvm: host.kvm, sim: env.sim, trace: env.trace, costs: env.costs, mem: env.mem, model, props: { vectors: dev.vectors, ioeventfd: dev.ioeventfd }, devName: name, bus: host.pciHost.bus, slot });
+  return E.isLeft(t) ? E.left({ _tag: 'Device', dev: name, message: virtioPciErrorMessage(t.left) }) : t;
+}
+
+function buildVirtioBlkPci(env: BuildEnv, dev: VirtioBlkPciSpec, name: string): E.Either<VmError, HostDevice> {
+  const drive = env.host.drives.get(dev.drive);
+  if (!drive) return E.left({ _tag: 'NoSuchDrive', dev: name, drive: dev.drive });
+  const context = contextOf(env, name, dev.iothread);
+  if (E.isLeft(context)) return context;
+  let transport: VirtioPciTransport | undefined;
+  const model = createVirtioBlk({
+    sim: env.sim,
+    trace: env.trace,
+    costs: env.costs,
+    context: context.right,
+    backend: drive.blk,
+    devName: name,
+    autoNumQueues: env.spec.smp.cpus,
+    props: dev.props,
+    onError: (message) => transport?.deviceError(transport.queues[0], message),
+  });
+  if (E.isLeft(model)) return E.left({ _tag: 'Device', dev: name, message: propErrorMessage(model.left) });
+  const t = plugPci(env, name, model.right, dev);
+  if (E.isLeft(t)) return t;
+  transport = t.right;
+  const d: HostDevice = { spec: dev, name, model: model.right, transport };
+  env.host.devices.push(d);
+  return E.right(d);
+}
+
+function buildVirtioScsiPci(env: BuildEnv, dev: VirtioScsiPciSpec, name: string, busName: string): E.Either<VmError, HostScsiHba> {
+  const context = contextOf(env, name, dev.iothread);
+  if (E.isLeft(context)) return context;
+  let transport: VirtioPciTransport | undefined;
+  const model = createVirtioScsi({
+    sim: env.sim,
+    trace: env.trace,
+    costs: env.costs,
+    context: context.right,
+    devName: name,
+    cpus: env.spec.smp.cpus,
+    props: dev.props,
+    onError: (message) => transport?.deviceError(transport.queues[0], message),
+  });
+  if (E.isLeft(model)) return E.left({ _tag: 'Device', dev: name, message: virtioScsiPropErrorMessage(model.left) });
+  const t = plugPci(env, name, model.right, dev);
+  if (E.isLeft(t)) return t;
+  transport = t.right;
+  const hba: HostScsiHba = { spec: dev, name, busName, model: model.right, transport, disks: [] };
+  env.host.scsiHbas.push(hba);
+  return E.right(hba);
+}
+
+/**
+ * A scsi-hd or scsi-cd on the HBA that owns its bus: its drive's completions run on the
+ * HBA's context (QEMU moves the BlockBackend to the HBA's AioContext). `hot`: device_add
+ * (the HBA raises its hot-plug event) rather than a cold plug.
+ */
+export function buildScsiDisk(env: BuildEnv, dev: ScsiDiskSpec, name: string, hot: boolean): E.Either<VmError, HostScsiDisk> {
+  const hba = env.host.scsiHbas.find((h) => h.busName === dev.bus);
+  if (!hba) return E.left({ _tag: 'Device', dev: name, message: `Bus '${dev.bus}' not found` });
+  const drive = dev.drive === undefined ? undefined : env.host.drives.get(dev.drive);
+  if (dev.drive !== undefined && !drive) return E.left({ _tag: 'NoSuchDrive', dev: name, drive: dev.drive });
+  const made = createScsiDisk({
+    kind: dev.driver,
+    sim: env.sim,
+    trace: env.trace,
+    context: hba.model.context,
+    ...(drive ? { backend: drive.blk } : {}),
+    ...(dev.drive !== undefined ? { driveId: dev.drive } : {}),
+    name,
+    props: dev.props,
+  });
+  if (E.isLeft(made)) return E.left({ _tag: 'Device', dev: name, message: scsiDiskErrorMessage(dev.driver, made.left) });
+  const placed = hot ? hba.model.hotplug(made.right) : hba.model.plug(made.right);
+  if (E.isLeft(placed)) return E.left({ _tag: 'Device', dev: name, message: placed.left.message });
+  const d: HostScsiDisk = { spec: dev, name, model: made.right, hba };
+  hba.disks.push(d);
+  return E.right(d);
+}
+
+/** What device_add needs to build on a running host. */
+export function hostBuildEnv(spec: VmSpec, sim: Simulator, trace: Trace, costs: CostModel, mem: GuestMemory, host: Host): BuildEnv {
+  return { spec, sim, trace, costs, mem, host };
 }

@@ -1,7 +1,7 @@
 /**
  * Running fio jobs on a booted machine: each job (each `numjobs` clone) is a process on
- * a vCPU (round robin) doing direct, asynchronous I/O on its disk (`filename=/dev/vdX`,
- * default the first disk). The measured window opens when the jobs start and closes
+ * a vCPU (round robin) doing direct, asynchronous I/O on its disk — any guest block
+ * device, virtio-blk or SCSI (`filename=/dev/vdX` or `/dev/sdX`, default the first disk). The measured window opens when the jobs start and closes
  * when the last one finishes; the metrics of that window are the result.
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -9,8 +9,8 @@ import type { MetricsSnapshot } from '../sim/metrics.js';
 import { Rng } from '../sim/rng.js';
 import { startBlockJob, type BlockJobHooks, type JobIo } from '../workload/block-job.js';
 import { ioStream, type FioJob } from '../workload/index.js';
-import type { VirtioBlkDriver } from '../guest/virtio-drivers/virtio-blk.js';
 import type { VmError } from './errors.js';
+import { guestDisks, type GuestDisk } from './guest-boot.js';
 import { quiescentTime, type Machine } from './machine.js';
 
 export interface JobRunOptions {
@@ -32,16 +32,17 @@ export function effectiveIodepth(job: FioJob): number {
 }
 
 export function runJobs(m: Machine, jobs: readonly FioJob[], opts: JobRunOptions = {}): E.Either<VmError, JobRunResult> {
-  const { disks } = m.guest;
-  if (disks.length === 0) return E.left({ _tag: 'Workload', message: 'the VM has no disk to run the job on (add -drive and -device virtio-blk-pci)' });
-  const plans: { job: FioJob; disk: VirtioBlkDriver; ios: Iterator<JobIo>; cpu: number }[] = [];
+  const disks = guestDisks(m.guest);
+  if (disks.length === 0) return E.left({ _tag: 'Workload', message: 'the VM has no disk to run the job on (add -drive and -device virtio-blk-pci, or virtio-scsi-pci and scsi-hd)' });
+  const plans: { job: FioJob; disk: GuestDisk; ios: Iterator<JobIo>; cpu: number }[] = [];
   for (const [i, job] of jobs.entries()) {
     if (!job.direct) return E.left({ _tag: 'Workload', message: `job '${job.name}': buffered I/O (direct=0) needs the guest page cache, which is not modelled yet; use direct=1` });
-    const target = job.filename ?? `/dev/${disks[0].disk.name}`;
-    const disk = disks.find((d) => `/dev/${d.disk.name}` === target || d.disk.name === target);
-    if (!disk) return E.left({ _tag: 'Workload', message: `job '${job.name}': filename=${target}: no such block device (have ${disks.map((d) => '/dev/' + d.disk.name).join(', ')})` });
-    const deviceBytes = disk.disk.capacitySectors * 512;
-    if (job.bs % disk.disk.logicalBlockSize !== 0) return E.left({ _tag: 'Workload', message: `job '${job.name}': bs=${job.bs} is not a multiple of the logical block size ${disk.disk.logicalBlockSize} (O_DIRECT would fail with EINVAL)` });
+    const target = job.filename ?? `/dev/${disks[0].name}`;
+    const disk = disks.find((d) => `/dev/${d.name}` === target || d.name === target);
+    if (!disk) return E.left({ _tag: 'Workload', message: `job '${job.name}': filename=${target}: no such block device (have ${disks.map((d) => '/dev/' + d.name).join(', ')})` });
+    const deviceBytes = disk.bdev.capacitySectors * 512;
+    const lbs = disk.bdev.limits.logicalBlockSize;
+    if (job.bs % lbs !== 0) return E.left({ _tag: 'Workload', message: `job '${job.name}': bs=${job.bs} is not a multiple of the logical block size ${lbs} (O_DIRECT would fail with EINVAL)` });
     const rng = new Rng((m.rng.seed * 1_000_003 + i * 7919) | 0);
     const ios = opts.ios?.(job, i) ?? (ioStream(job, { deviceBytes, rng }) as Iterator<JobIo>);
     plans.push({ job, disk, ios, cpu: i % m.guest.kernel.cpus.length });

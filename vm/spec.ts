@@ -9,7 +9,9 @@
  * model's own in its model (`host/devices/virtio-blk/props.ts`), the PCI proxy's in the
  * front end (`vm/cmdline/virtio-blk-pci.ts`).
  */
+import type { ScsiDiskProps } from '../host/devices/scsi-disk/index.js';
 import type { VirtioBlkProps } from '../host/devices/virtio-blk/index.js';
+import type { VirtioScsiProps } from '../host/devices/virtio-scsi/index.js';
 
 /** QEMU's default guest RAM when `-m` is absent (`mc->default_ram_size`, 128 MiB on x86). */
 export const DEFAULT_MEM_BYTES = 128 * 1024 * 1024;
@@ -123,8 +125,63 @@ export interface VirtioBlkPciSpec {
   addr?: number;
 }
 
-/** Every device model a VmSpec can hold. Later: virtio-scsi-pci, scsi-hd, ide-hd… */
-export type DeviceSpec = VirtioBlkPciSpec;
+/**
+ * A virtio-scsi HBA on PCI (`-device virtio-scsi-pci`): the virtio-scsi device's own
+ * properties (`VIRTIO_SCSI_PROPS`, host/devices/virtio-scsi/props.ts) and the PCI proxy's.
+ * Its SCSI bus is named `<id>.0`, or `scsi.<n>` for the n-th HBA without an id (counted
+ * from 0 in command-line order), as QEMU names it.
+ */
+export interface VirtioScsiPciSpec {
+  driver: 'virtio-scsi-pci';
+  id?: string;
+  /** Every property set (defaults filled in); `num_queues` may be 'auto' (one per vCPU). */
+  props: VirtioScsiProps;
+  /** Notifies as KVM ioeventfds (default on). */
+  ioeventfd: boolean;
+  /** MSI-X vectors; 0 = INTx. Default num_queues + 3 (control, event, config). */
+  vectors: number;
+  /** The `-object iothread` id that runs the virtqueues; absent: the main loop. */
+  iothread?: string;
+  disableLegacy: boolean;
+  modernPioNotify: boolean;
+  /** PCI slot (function 0); absent means the next free slot. */
+  addr?: number;
+}
+
+/** A SCSI disk or CD-ROM on a SCSI bus (`-device scsi-hd`, `-device scsi-cd`). */
+export type ScsiDiskSpec = ScsiDiskSpecOf<'scsi-hd'> | ScsiDiskSpecOf<'scsi-cd'>;
+
+export interface ScsiDiskSpecOf<K extends 'scsi-hd' | 'scsi-cd'> {
+  driver: K;
+  id?: string;
+  /** The SCSI bus it is on (`scsi0.0`), resolved: QEMU's first SCSI bus when `bus=` is absent. */
+  bus: string;
+  /** The DriveSpec id; a scsi-cd may have none (no medium). */
+  drive?: string;
+  /**
+   * scsi-hd / scsi-cd properties by their QEMU names, every one set (defaults filled in),
+   * declared in `SCSI_DISK_PROPS` (host/devices/scsi-disk/props.ts); `scsi-id` and `lun`
+   * may be -1 (the first free one when the device joins the bus).
+   */
+  props: ScsiDiskProps;
+}
+
+/** Every device model a VmSpec can hold. */
+export type DeviceSpec = VirtioBlkPciSpec | VirtioScsiPciSpec | ScsiDiskSpec;
+
+/** A device that sits in a PCI slot. */
+export type PciDeviceSpec = VirtioBlkPciSpec | VirtioScsiPciSpec;
+
+export const isPciDevice = (d: DeviceSpec): d is PciDeviceSpec => d.driver === 'virtio-blk-pci' || d.driver === 'virtio-scsi-pci';
+
+/**
+ * The SCSI bus names of the HBAs in `devices`, in order: QEMU names an HBA's bus `<id>.0`,
+ * and the bus of one without an id `scsi.<n>`, n counting such buses from 0.
+ */
+export function scsiBusNames(devices: readonly DeviceSpec[]): { bus: string; hba: VirtioScsiPciSpec }[] {
+  let anonymous = 0;
+  return devices.filter((d): d is VirtioScsiPciSpec => d.driver === 'virtio-scsi-pci').map((hba) => ({ bus: hba.id !== undefined ? `${hba.id}.0` : `scsi.${anonymous++}`, hba }));
+}
 
 export interface VmSpec {
   /** Guest RAM in bytes (a multiple of 8 KiB, as QEMU rounds it). */

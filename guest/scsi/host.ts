@@ -55,8 +55,11 @@ export class ScsiHost implements ScsiHostLimits {
   private readonly starved: ScsiCmnd[] = [];
   private readonly timers = new Map<ScsiCmnd, Timer>();
   private cmdSeq = 1;
-  /** Announced devices go here (the upper drivers' probe: sd binds disks). */
-  onDeviceAdded: ((sdev: ScsiDevice) => void) | undefined;
+  /**
+   * Announced devices go here (the upper drivers' probe: sd binds disks); the scan waits
+   * for `done`, as boot waits for the asynchronous probes (async_synchronize_full).
+   */
+  onDeviceAdded: ((sdev: ScsiDevice, done: () => void) => void) | undefined;
 
   constructor(
     readonly k: GuestKernel,

@@ -1,31 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { errorOf, messageOf, specOf } from './test-helpers.js';
+import { blkSpecOf, errorOf, messageOf } from './test-helpers.js';
 
 describe('-drive', () => {
   it('reads file, if=none, id, format, cache, aio, discard, readonly', () => {
-    expect(specOf(['-drive', 'file=/img/a,,b.raw,if=none,id=d0,format=raw,cache=none,aio=native,discard=unmap,readonly=on']).drives).toEqual([
+    expect(blkSpecOf(['-drive', 'file=/img/a,,b.raw,if=none,id=d0,format=raw,cache=none,aio=native,discard=unmap,readonly=on']).drives).toEqual([
       { id: 'd0', source: 'drive', file: '/img/a,b.raw', format: 'raw', cache: 'none', aio: 'native', discard: 'unmap', readOnly: true, options: {} },
     ]);
   });
 
   it("has QEMU's defaults: writeback, threads, ignore, read-write", () => {
-    expect(specOf(['-drive', 'file=a,if=none,id=d0']).drives[0]).toEqual({
+    expect(blkSpecOf(['-drive', 'file=a,if=none,id=d0']).drives[0]).toEqual({
       id: 'd0', source: 'drive', file: 'a', cache: 'writeback', aio: 'threads', discard: 'ignore', readOnly: false, options: {},
     });
   });
 
   it('reads driver= as the protocol driver without file=, and as the format with it', () => {
-    expect(specOf(['-drive', 'driver=null-co,size=1G,latency-ns=1000,if=none,id=n0']).drives[0]).toMatchObject({
+    expect(blkSpecOf(['-drive', 'driver=null-co,size=1G,latency-ns=1000,if=none,id=n0']).drives[0]).toMatchObject({
       options: { driver: 'null-co', size: '1G', 'latency-ns': '1000' },
     });
-    expect(specOf(['-drive', 'driver=memory,size=64M,if=none,id=m0']).drives[0].options).toEqual({ driver: 'memory', size: '64M' });
-    const d = specOf(['-drive', 'driver=qcow2,file=a.qcow2,if=none,id=q0']).drives[0];
+    expect(blkSpecOf(['-drive', 'driver=memory,size=64M,if=none,id=m0']).drives[0].options).toEqual({ driver: 'memory', size: '64M' });
+    const d = blkSpecOf(['-drive', 'driver=qcow2,file=a.qcow2,if=none,id=q0']).drives[0];
     expect(d).toMatchObject({ format: 'qcow2', file: 'a.qcow2', options: {} });
     expect(messageOf(['-drive', 'driver=raw,format=raw,if=none,id=x'])).toMatch(/Cannot specify both 'driver' and 'format'$/);
   });
 
   it('combines cache= with the cache.* flags', () => {
-    const mode = (o: string) => specOf(['-drive', `file=a,if=none,id=d0,${o}`]).drives[0].cache;
+    const mode = (o: string) => blkSpecOf(['-drive', `file=a,if=none,id=d0,${o}`]).drives[0].cache;
     expect(mode('cache=writethrough')).toBe('writethrough');
     expect(mode('cache=directsync')).toBe('directsync');
     expect(mode('cache=unsafe')).toBe('unsafe');
@@ -51,7 +51,7 @@ describe('-drive', () => {
   });
 
   it('buses: none and virtio; ide (the default) and others are not modelled', () => {
-    const s = specOf(['-drive', 'file=a,if=virtio', '-drive', 'file=b,if=virtio', '-drive', 'file=c,if=none']);
+    const s = blkSpecOf(['-drive', 'file=a,if=virtio', '-drive', 'file=b,if=virtio', '-drive', 'file=c,if=none']);
     expect(s.drives.map((d) => d.id)).toEqual(['virtio0', 'virtio1', 'none0']);
     expect(s.devices.map((d) => d.drive)).toEqual(['virtio0', 'virtio1']);
     expect(errorOf(['-drive', 'file=a'])._tag).toBe('NotModelled');
@@ -66,8 +66,8 @@ describe('-blockdev', () => {
   const json = '{"driver":"raw","node-name":"d0","file":{"driver":"file","filename":"x.img"}}';
 
   it('the dotted and JSON forms give the same drive', () => {
-    const a = specOf(['-blockdev', dotted]).drives;
-    expect(a).toEqual(specOf(['-blockdev', json]).drives);
+    const a = blkSpecOf(['-blockdev', dotted]).drives;
+    expect(a).toEqual(blkSpecOf(['-blockdev', json]).drives);
     expect(a).toEqual([
       {
         id: 'd0',
@@ -85,7 +85,7 @@ describe('-blockdev', () => {
   });
 
   it('derives cache, aio, discard, read-only and options from the tree', () => {
-    const [d] = specOf([
+    const [d] = blkSpecOf([
       '-blockdev',
       '{"driver":"qcow2","node-name":"q","read-only":true,"discard":"unmap","cache":{"direct":true},' +
         '"file":{"driver":"host_device","filename":"/dev/sdb","aio":"native","locking":"off"}}',
@@ -96,11 +96,11 @@ describe('-blockdev', () => {
   });
 
   it('a protocol node alone, and a reference to another node', () => {
-    expect(specOf(['-blockdev', 'driver=null-co,node-name=n0,size=1G']).drives[0]).toMatchObject({
+    expect(blkSpecOf(['-blockdev', 'driver=null-co,node-name=n0,size=1G']).drives[0]).toMatchObject({
       id: 'n0',
       options: { driver: 'null-co', size: '1G' },
     });
-    const s = specOf(['-blockdev', 'driver=file,node-name=f0,filename=a', '-blockdev', 'driver=raw,node-name=r0,file=f0']);
+    const s = blkSpecOf(['-blockdev', 'driver=file,node-name=f0,filename=a', '-blockdev', 'driver=raw,node-name=r0,file=f0']);
     expect(s.drives[0]).toMatchObject({ file: 'a', options: {} });
     expect(s.drives[1]).toMatchObject({ format: 'raw', options: {} });
     expect(s.drives[1].file).toBeUndefined();
@@ -125,6 +125,6 @@ describe('-blockdev', () => {
   });
 
   it('a device uses the root node', () => {
-    expect(specOf(['-blockdev', dotted, '-device', 'virtio-blk-pci,drive=d0']).devices[0].drive).toBe('d0');
+    expect(blkSpecOf(['-blockdev', dotted, '-device', 'virtio-blk-pci,drive=d0']).devices[0].drive).toBe('d0');
   });
 });

@@ -8,20 +8,23 @@ import type { DeviceSpec } from '../spec.js';
 import type { CmdlineError } from './errors.js';
 import type { OptPair } from './opts.js';
 import type { DefaultContext, PropEnv } from './props.js';
+import { createScsiDiskSpec, formatScsiDiskSpec, scsiCdHelp, scsiHdHelp } from './scsi-disk.js';
 import { createVirtioBlkPci, formatVirtioBlkPci, VIRTIO_BLK_PCI, virtioBlkPciHelp } from './virtio-blk-pci.js';
+import { createVirtioScsiPci, formatVirtioScsiPci, VIRTIO_SCSI_PCI, virtioScsiPciHelp } from './virtio-scsi-pci.js';
 
 export interface DeviceModel<D extends DeviceSpec> {
   readonly name: D['driver'];
   readonly aliases: readonly string[];
-  readonly bus: 'PCI';
+  /** The bus type it plugs into: a PCI slot, or a SCSI bus (`bus=<hba>.0`). */
+  readonly bus: 'PCI' | 'SCSI';
   readonly category: 'Storage devices';
   readonly desc: string;
   /** The text of `-device <name>,help`. */
   help(): string;
-  /** Build from the pairs after the model name and `id=`; runs the realize checks. */
+  /** Build from the pairs after the model name, `id=` and `bus=` (resolved: a SCSI model's bus name); runs the realize checks. */
   create(
     pairs: readonly OptPair[],
-    where: { loc: string; env: PropEnv; id?: string },
+    where: { loc: string; env: PropEnv; id?: string; bus?: string },
     ctx: DefaultContext,
   ): E.Either<CmdlineError, D>;
   /** The pairs after `<name>,id=…` that `create` turns back into `spec`. */
@@ -40,6 +43,36 @@ export const DEVICE_MODELS: Registry = {
     help: virtioBlkPciHelp,
     create: createVirtioBlkPci,
     format: formatVirtioBlkPci,
+  },
+  [VIRTIO_SCSI_PCI]: {
+    name: VIRTIO_SCSI_PCI,
+    aliases: ['virtio-scsi'],
+    bus: 'PCI',
+    category: 'Storage devices',
+    desc: 'Virtio SCSI HBA (modern virtio-pci)',
+    help: virtioScsiPciHelp,
+    create: createVirtioScsiPci,
+    format: formatVirtioScsiPci,
+  },
+  'scsi-hd': {
+    name: 'scsi-hd',
+    aliases: [],
+    bus: 'SCSI',
+    category: 'Storage devices',
+    desc: 'virtual SCSI disk',
+    help: scsiHdHelp,
+    create: (pairs, where, ctx) => createScsiDiskSpec('scsi-hd', pairs, where, ctx),
+    format: formatScsiDiskSpec,
+  },
+  'scsi-cd': {
+    name: 'scsi-cd',
+    aliases: [],
+    bus: 'SCSI',
+    category: 'Storage devices',
+    desc: 'virtual SCSI CD-ROM',
+    help: scsiCdHelp,
+    create: (pairs, where, ctx) => createScsiDiskSpec('scsi-cd', pairs, where, ctx),
+    format: formatScsiDiskSpec,
   },
 };
 

@@ -62,6 +62,14 @@ export type CmdlineError =
   /** Another of the device model's realize checks failed; `message` is its QEMU wording. */
   | { _tag: 'DeviceRealize'; loc: string; message: string }
   | { _tag: 'PciSlotInUse'; loc: string; slot: number; type: string; holder: string; holderId?: string }
+  /** `bus=` names no bus (qdev_device_add's qbus_find). */
+  | { _tag: 'BusNotFound'; loc: string; bus: string }
+  /** No `bus=` and no bus of the type the device needs. */
+  | { _tag: 'NoBusForDevice'; loc: string; busType: 'SCSI' | 'PCI'; driver: string }
+  /** `bus=` names a bus of another type. */
+  | { _tag: 'BusWrongType'; loc: string; driver: string; busType: 'SCSI' | 'PCI' }
+  /** The SCSI bus refused the device's address (scsi_qdev_realize); `message` is QEMU's. */
+  | { _tag: 'ScsiAddress'; loc: string; message: string }
   | { _tag: 'SmpCpus'; loc: string; cpus: number; bound: 'min' | 'max'; limit: number }
   /** Valid QEMU that iopath does not model (yet). */
   | { _tag: 'NotModelled'; loc: string; what: string }
@@ -161,6 +169,14 @@ function detail(e: Exclude<CmdlineError, { _tag: 'HelpRequested' }>): string {
       return e.message;
     case 'PciSlotInUse':
       return `PCI: slot ${e.slot} function 0 not available for ${e.type}, in use by ${e.holder},id=${e.holderId ?? '(null)'}`;
+    case 'BusNotFound':
+      return `Bus '${e.bus}' not found`;
+    case 'NoBusForDevice':
+      return `No '${e.busType}' bus found for device '${e.driver}'`;
+    case 'BusWrongType':
+      return `Device '${e.driver}' can't go on ${e.busType} bus`;
+    case 'ScsiAddress':
+      return e.message;
     case 'SmpCpus':
       return e.bound === 'min'
         ? `Invalid SMP CPUs ${e.cpus}. The min CPUs supported by machine 'q35' is ${e.limit}`

@@ -8,7 +8,7 @@
  * a device may name a drive defined later on the line.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { defaultVmSpec, type DeviceSpec, type DriveSpec, type VmSpec } from '../spec.js';
+import { defaultVmSpec, isPciDevice, scsiBusNames, type DeviceSpec, type DriveSpec, type VmSpec } from '../spec.js';
 import { driveFromBlockdev, nodeNames, parseBlockdev } from './blockdev.js';
 import { deviceModelOf } from './devices.js';
 import { deviceHelpRequest, devicePairs, parseDevice } from './device-option.js';
@@ -17,6 +17,7 @@ import type { CmdlineError } from './errors.js';
 import { parseAccel, parseCpu, parseMachine, parseMem, parseSmp } from './machine.js';
 import { parseObject } from './object.js';
 import type { PropEnv } from './props.js';
+import { ScsiAddressBook } from './scsi-address.js';
 
 type Phase = 'machine' | 'object' | 'block' | 'device' | 'ignore' | 'not-modelled';
 
@@ -141,7 +142,7 @@ function machineOption(e: Entry, spec: VmSpec): E.Either<CmdlineError, void> {
   }
 }
 
-interface DriveState {
+export interface DriveState {
   inUse: boolean;
   automatic: boolean;
   empty: boolean;
@@ -190,18 +191,29 @@ function blockBackends(entries: readonly Entry[], spec: VmSpec): E.Either<Cmdlin
 }
 
 function devices(entries: readonly Entry[], spec: VmSpec, drives: Map<string, DriveState>): E.Either<CmdlineError, void> {
+  const scsi = new ScsiAddressBook();
   for (const e of entries) {
-    const r = addDevice(e.arg, e.loc, spec, drives);
+    const r = addDevice(e.arg, e.loc, spec, drives, scsi);
     if (E.isLeft(r)) return r;
   }
   return E.right(undefined);
 }
 
-function addDevice(text: string, loc: string, spec: VmSpec, drives: Map<string, DriveState>): E.Either<CmdlineError, DeviceSpec> {
-  const env: PropEnv = {
+/** What a `-device` may refer to: the drives, the iothreads, the SCSI buses so far. */
+export function deviceEnv(spec: VmSpec, drives: Map<string, DriveState>): PropEnv {
+  return {
     hasIothread: (id) => spec.iothreads.some((t) => t.id === id),
     drive: (id) => drives.get(id),
+    scsiBuses: () => scsiBusNames(spec.devices).map((b) => b.bus),
   };
+}
+
+/**
+ * Parse one `-device` and add it to `spec`, with the checks that need the devices before it:
+ * a duplicate id, a PCI slot in use, a SCSI address in use. Exported for device_add.
+ */
+export function addDevice(text: string, loc: string, spec: VmSpec, drives: Map<string, DriveState>, scsi = new ScsiAddressBook()): E.Either<CmdlineError, DeviceSpec> {
+  const env = deviceEnv(spec, drives);
   // QEMU refuses a duplicate id before it looks at any property.
   const pairs = devicePairs(text, loc);
   if (E.isLeft(pairs)) return pairs;
@@ -210,18 +222,24 @@ function addDevice(text: string, loc: string, spec: VmSpec, drives: Map<string, 
   const made = parseDevice(text, loc, env, { cpus: spec.smp.cpus });
   if (E.isLeft(made)) return made;
   const dev = made.right;
-  const holder = dev.addr === undefined ? undefined : spec.devices.find((d) => d.addr === dev.addr);
-  if (holder && dev.addr !== undefined) {
-    return E.left({
-      _tag: 'PciSlotInUse',
-      loc,
-      slot: dev.addr,
-      type: deviceModelOf(dev).name,
-      holder: deviceModelOf(holder).name,
-      ...(holder.id !== undefined ? { holderId: holder.id } : {}),
-    });
+  if (isPciDevice(dev) && dev.addr !== undefined) {
+    const holder = spec.devices.filter(isPciDevice).find((d) => d.addr === dev.addr);
+    if (holder) {
+      return E.left({
+        _tag: 'PciSlotInUse',
+        loc,
+        slot: dev.addr,
+        type: deviceModelOf(dev).name,
+        holder: deviceModelOf(holder).name,
+        ...(holder.id !== undefined ? { holderId: holder.id } : {}),
+      });
+    }
   }
-  drives.get(dev.drive)!.inUse = true;
+  if (dev.driver === 'scsi-hd' || dev.driver === 'scsi-cd') {
+    const placed = scsi.place(spec.devices, dev, loc);
+    if (E.isLeft(placed)) return placed;
+  }
+  if ('drive' in dev && dev.drive !== undefined) drives.get(dev.drive)!.inUse = true;
   spec.devices.push(dev);
   return E.right(dev);
 }

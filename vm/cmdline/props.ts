@@ -16,6 +16,8 @@ export interface PropEnv {
   hasIothread(id: string): boolean;
   /** undefined when there is no such drive. */
   drive(id: string): { inUse: boolean; automatic: boolean; empty: boolean } | undefined;
+  /** The SCSI buses created so far (`scsi0.0`…), in order. */
+  scsiBuses(): readonly string[];
 }
 
 /** Where a value is being parsed: for error messages and look-ups. */

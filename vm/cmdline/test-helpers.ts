@@ -1,6 +1,6 @@
 /** Shared helpers for the command-line tests. */
 import * as E from 'fp-ts/lib/Either.js';
-import type { VmSpec } from '../spec.js';
+import type { VirtioBlkPciSpec, VmSpec } from '../spec.js';
 import { cmdlineErrorMessage, type CmdlineError } from './errors.js';
 import { parseQemuArgs } from './parse.js';
 
@@ -25,3 +25,11 @@ export function messageOf(argv: readonly string[]): string {
 
 /** A drive for devices to use. */
 export const DRIVE = ['-drive', 'file=disk.img,if=none,id=d0,format=raw'];
+
+/** The spec of a command line whose devices are all virtio-blk-pci (a test failure otherwise). */
+export function blkSpecOf(argv: readonly string[]): Omit<VmSpec, 'devices'> & { devices: VirtioBlkPciSpec[] } {
+  const s = specOf(argv);
+  const other = s.devices.find((d) => d.driver !== 'virtio-blk-pci');
+  if (other) throw new Error(`expected only virtio-blk-pci devices, got ${other.driver}`);
+  return { ...s, devices: s.devices as VirtioBlkPciSpec[] };
+}

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_VIRTIO_BLK_PROPS, VIRTIO_BLK_PROPS } from '../../host/devices/virtio-blk/index.js';
-import { DRIVE, errorOf, messageOf, specOf } from './test-helpers.js';
+import { DRIVE, blkSpecOf, errorOf, messageOf } from './test-helpers.js';
 import { VIRTIO_BLK_PCI_PROPS, virtioBlkPciDefaults, virtioBlkPciHelp } from './virtio-blk-pci.js';
 
 const dev = (props: string) => [...DRIVE, '-device', `virtio-blk-pci,drive=d0${props}`];
 
 describe('virtio-blk-pci defaults (QEMU ≥ 5.2)', () => {
   it('gives every property its default', () => {
-    expect(specOf(dev('')).devices).toEqual([
+    expect(blkSpecOf(dev('')).devices).toEqual([
       {
         driver: 'virtio-blk-pci',
         drive: 'd0',
@@ -46,23 +46,23 @@ describe('virtio-blk-pci defaults (QEMU ≥ 5.2)', () => {
   });
 
   it('num-queues defaults to auto, one per vCPU; vectors to num-queues + 1', () => {
-    const [d] = specOf(['-smp', '8', ...dev('')]).devices;
+    const [d] = blkSpecOf(['-smp', '8', ...dev('')]).devices;
     expect(d.props['num-queues']).toBe('auto');
     expect(d.vectors).toBe(9);
-    const [e] = specOf(['-smp', '8', ...dev(',num-queues=2')]).devices;
+    const [e] = blkSpecOf(['-smp', '8', ...dev(',num-queues=2')]).devices;
     expect(e.vectors).toBe(3);
-    const [f] = specOf(['-smp', '8', ...dev(',vectors=0')]).devices;
+    const [f] = blkSpecOf(['-smp', '8', ...dev(',vectors=0')]).devices;
     expect(f).toMatchObject({ props: { 'num-queues': 'auto' }, vectors: 0 });
-    const [g] = specOf(['-smp', '8', ...dev(',num-queues=auto')]).devices;
+    const [g] = blkSpecOf(['-smp', '8', ...dev(',num-queues=auto')]).devices;
     expect(g).toMatchObject({ props: { 'num-queues': 'auto' }, vectors: 9 });
   });
 
   it('virtioBlkPciDefaults agrees with the parser', () => {
-    expect(virtioBlkPciDefaults(4, 'd0')).toEqual(specOf(['-smp', '4', ...dev('')]).devices[0]);
+    expect(virtioBlkPciDefaults(4, 'd0')).toEqual(blkSpecOf(['-smp', '4', ...dev('')]).devices[0]);
   });
 
   it('reads every property', () => {
-    const [d] = specOf([
+    const [d] = blkSpecOf([
       '-object',
       'iothread,id=io1',
       ...dev(
@@ -100,14 +100,14 @@ describe('virtio-blk-pci defaults (QEMU ≥ 5.2)', () => {
   });
 
   it('accepts the virtio-blk alias, bare flags and the JSON form', () => {
-    expect(specOf([...DRIVE, '-device', 'virtio-blk,drive=d0,modern-pio-notify']).devices[0].modernPioNotify).toBe(true);
-    const [d] = specOf([...DRIVE, '-device', '{"driver":"virtio-blk-pci","drive":"d0","num-queues":2,"event_idx":false}']).devices;
+    expect(blkSpecOf([...DRIVE, '-device', 'virtio-blk,drive=d0,modern-pio-notify']).devices[0].modernPioNotify).toBe(true);
+    const [d] = blkSpecOf([...DRIVE, '-device', '{"driver":"virtio-blk-pci","drive":"d0","num-queues":2,"event_idx":false}']).devices;
     expect(d).toMatchObject({ props: { 'num-queues': 2, event_idx: false } });
   });
 
   it('reads addr as QEMU does: hex slot, optional .function', () => {
-    expect(specOf(dev(',addr=05.0')).devices[0].addr).toBe(5);
-    expect(specOf(dev(',addr=10')).devices[0].addr).toBe(16);
+    expect(blkSpecOf(dev(',addr=05.0')).devices[0].addr).toBe(5);
+    expect(blkSpecOf(dev(',addr=10')).devices[0].addr).toBe(16);
     expect(messageOf(dev(',addr=20'))).toBe(
       "qemu-system-x86_64: -device virtio-blk-pci,drive=d0,addr=20: Property 'virtio-blk-pci.addr' doesn't take value '20'",
     );
@@ -148,7 +148,7 @@ describe('virtio-blk-pci errors, worded as QEMU', () => {
     expect(messageOf(dev(',queue-size=2'))).toMatch(/: invalid queue-size property \(2\), must be > 2$/);
     expect(messageOf(dev(',queue-size=100'))).toMatch(/: invalid queue-size property \(100\), must be a power of 2 \(max 1024\)$/);
     expect(messageOf(dev(',queue-size=2048'))).toMatch(/: invalid queue-size property \(2048\), must be a power of 2 \(max 1024\)$/);
-    expect(specOf(dev(',queue-size=4')).devices[0].props['queue-size']).toBe(4);
+    expect(blkSpecOf(dev(',queue-size=4')).devices[0].props['queue-size']).toBe(4);
     expect(messageOf(dev(',num-queues=0'))).toMatch(/: num-queues property must be larger than 0$/);
     expect(errorOf(dev(',num-queues=1025'))._tag).toBe('NumQueuesTooMany');
   });
@@ -202,7 +202,7 @@ describe('the property table', () => {
   });
 
   it('reads every device property with the codec for its type', () => {
-    const [d] = specOf(
+    const [d] = blkSpecOf(
       dev(
         ',notify_on_empty=off,any_layout=no,x-enable-wce-if-config-wce=off,report-discard-granularity=off,' +
           'max-discard-sectors=0x100,max-write-zeroes-sectors=64,logical_block_size=4k,physical_block_size=8k,' +
@@ -226,8 +226,8 @@ describe('the property table', () => {
       heads: 4,
       secs: 32,
     });
-    expect(specOf(dev(',discard_granularity=4294967295')).devices[0].props.discard_granularity).toBe(-1);
-    expect(specOf(dev(',logical_block_size=0')).devices[0].props.logical_block_size).toBe(0);
+    expect(blkSpecOf(dev(',discard_granularity=4294967295')).devices[0].props.discard_granularity).toBe(-1);
+    expect(blkSpecOf(dev(',logical_block_size=0')).devices[0].props.logical_block_size).toBe(0);
   });
 
   it("refuses what the device model's realize refuses, in its words", () => {
@@ -236,7 +236,7 @@ describe('the property table', () => {
         'min_io_size must be a multiple of logical_block_size',
     );
     expect(messageOf(dev(',max-discard-sectors=0'))).toMatch(/: invalid max-discard-sectors property \(0\), must be between 1 and 4194303$/);
-    expect(specOf(dev(',max-discard-sectors=0,discard=off')).devices[0].props['max-discard-sectors']).toBe(0);
+    expect(blkSpecOf(dev(',max-discard-sectors=0,discard=off')).devices[0].props['max-discard-sectors']).toBe(0);
     expect(messageOf(dev(',heads=300,cyls=1,secs=1'))).toMatch(/: heads must be between 1 and 255$/);
     expect(messageOf(dev(',discard_granularity=5G'))).toMatch(
       /: Property virtio-blk-pci.discard_granularity doesn't take value 5368709120 \(minimum: 0, maximum: 4294967295\)$/,

@@ -32,10 +32,14 @@ describe('virtio-scsi request queue: commands to scsi-hd', () => {
     const r = makeScsiRig({ disks: [{ id: 0, lun: 0 }] });
     const data = pattern(4096, 3);
     const w = r.command({ target: 0, lun: 0, cdb: write10(16, 8), dataOut: data, tag: 5n });
-    r.ctx.run('kick', () => r.hba.handleOutput(r.vqs[2]));
-    r.env.sim.run({ stop: () => r.ctx.freeAt <= r.env.sim.now });
-    expect(r.hba.inFlight).toBe(1); // at the drive, not answered inline
+    let atKick = { used: -1, inFlight: -1 };
+    r.ctx.run('kick', () => {
+      r.hba.handleOutput(r.vqs[2]);
+      atKick = { used: r.drv[2].usedIdx(), inFlight: r.hba.inFlight };
+    });
     r.env.sim.run();
+    expect(atKick).toEqual({ used: 0, inFlight: 1 }); // at the drive, not answered inline
+    expect(r.hba.inFlight).toBe(0);
     expect(r.response(w)).toMatchObject({ response: VIRTIO_SCSI_S_OK, status: SAM_STAT_GOOD, resid: 0 });
     expect(r.used(2)).toEqual([{ id: w.head, len: 4096 + 108 }]);
     const rd = r.command({ target: 0, lun: 0, cdb: read10(16, 8), dataIn: 4096, tag: 6n });

@@ -13,7 +13,7 @@ import { compressCluster } from './compress.js';
 import { csizeShift, getL2, setL2Bitmap, setL2Compressed } from './format/l2-entry.js';
 import { allocBytes } from './refcounts.js';
 import { brokenError, isIoError, type Qcow2State } from './state.js';
-import { qcow2Write } from './write.js';
+import { overlapCheck, qcow2Write } from './write.js';
 
 /** qcow2_alloc_compressed_cluster_offset: room for `size` bytes, linked as guest cluster `offset`. */
 function allocCompressed(s: Qcow2State, offset: number, size: number, acct: IoAcct): number | BlockIoError {
@@ -47,7 +47,7 @@ function writeOne(s: Qcow2State, offset: number, data: Uint8Array, acct: IoAcct)
   const host = allocCompressed(s, offset, out.length, acct);
   if (isIoError(host)) return host;
   s.file.debugEvent('write_compressed');
-  return s.dataFile.pwritev(host, out, {}, acct);
+  return overlapCheck(s, host, out.length, acct) ?? s.dataFile.pwritev(host, out, {}, acct);
 }
 
 /** bdrv_co_pwritev_compressed for qcow2. */

@@ -5,7 +5,6 @@
  * its size (which allocates the L1 table), and the backing file recorded. The result is
  * byte for byte what qemu-img 7.2 makes.
  */
-import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { BlockError } from '../../errors.js';
 import type { CreateContext } from '../../image-api.js';
@@ -144,8 +143,8 @@ export function createQcow2(filename: string, size: number, opts: Qcow2CreateOpt
   opened.push(file.right);
   let dataFile: BlockDriverState | undefined;
   if (opts.data_file !== undefined) {
-    const name = path.isAbsolute(opts.data_file) ? opts.data_file : path.join(path.dirname(filename), opts.data_file);
-    const df = ctx.createFile(name, 0);
+    // QEMU 7.2 takes the data file's name as given: relative to the current directory.
+    const df = ctx.createFile(opts.data_file, 0);
     if (E.isLeft(df)) {
       closeAll();
       return df;

@@ -3,7 +3,8 @@
  * BlockDriver. This file is the table; each operation lives in the module named for it.
  *
  * Children: `file` (the image), `data-file` (an external data file, when the image has
- * one: the option, else the name in the header), `backing` (the option, else the name
+ * one: the option, else the name in the header — which QEMU 7.2 takes relative to the
+ * current directory, not the image's), `backing` (the option, else the name
  * and format in the header, opened read-only; `backing: null` for none).
  */
 import * as path from 'node:path';
@@ -24,6 +25,8 @@ import { qcow2Read } from './read.js';
 import { isIoError, type Qcow2State } from './state.js';
 import { qcow2Truncate } from './truncate.js';
 import { qcow2Write } from './write.js';
+import { qcow2Check } from './check/index.js';
+import { qcow2SnapshotOps } from './snapshot/index.js';
 import { clusterDiscard, qcow2Discard, qcow2WriteZeroes } from './zero-discard.js';
 
 /** The driver's state: the qcow2 state and how to reopen it after a power cut. */
@@ -47,7 +50,7 @@ function openNode(opts: NodeParams['opts'], ctx: Parameters<BlockDriver['open']>
     const named = img.right.extensions.dataFile;
     const dataFile =
       img.right.header.incompatibleFeatures & INCOMPAT_DATA_FILE
-        ? ctx.openImageChild('data-file', named === undefined ? undefined : { filename: resolveImageName(file.filename, named) })
+        ? ctx.openImageChild('data-file', named === undefined ? undefined : { filename: named })
         : ctx.openOptionalChild('data-file');
     if (E.isLeft(dataFile)) return dataFile;
     const params: NodeParams = { nodeName: ctx.nodeName, file, dataFile: dataFile.right, readOnly: ctx.flags.readOnly, unmap: ctx.flags.unmap, opts };
@@ -147,6 +150,9 @@ export const qcow2Driver: BlockDriver<Qcow2Node, typeof QCOW2_OPTIONS> = {
       formatSpecific: { type: 'qcow2', data },
     };
   },
+
+  check: (n, fix, acct) => qcow2Check(st(n), fix, acct),
+  snapshots: qcow2SnapshotOps<Qcow2Node>(),
 
   makeEmpty(n, acct) {
     const s = st(n);

@@ -88,8 +88,10 @@ export function signalCorruption(s: Qcow2State, fatal: boolean, message: string,
       ? `qcow2: Image is corrupt: ${message}; further non-fatal corruption events will be suppressed`
       : `qcow2: Marking image as corrupt: ${message}; further corruption events will be suppressed`;
     if (!s.readOnly) {
+      // Synced, so that the mark survives a power cut that follows (QEMU 7.2's
+      // qcow2_mark_corrupt leaves that to whatever flushes the file next).
       s.incompatibleFeatures |= INCOMPAT_CORRUPT;
-      updateHeader(s, acct);
+      if (!updateHeader(s, acct)) s.file.flush(acct);
     }
     s.broken = text;
     return ioError('EIO', `${s.nodeName}: ${text}`);

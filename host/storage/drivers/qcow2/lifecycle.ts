@@ -21,9 +21,22 @@ import type { Qcow2State } from './state.js';
 export type DirtyRepair = (s: Qcow2State, acct: IoAcct) => BlockError | null;
 let dirtyRepair: DirtyRepair | undefined;
 
+/** The repair installed, if any. */
+export function dirtyImageRepair(): DirtyRepair | undefined {
+  return dirtyRepair;
+}
+
 /** Install (or remove) the repair run when a dirty image is opened writable. */
 export function setDirtyImageRepair(fn: DirtyRepair | undefined): void {
   dirtyRepair = fn;
+}
+
+/** Checks run on every open once the tables are read (the snapshot table's limits, installed by snapshot/). */
+export type OpenCheck = (s: Qcow2State, acct: IoAcct) => BlockError | null;
+let openCheck: OpenCheck | undefined;
+
+export function setOpenCheck(fn: OpenCheck | undefined): void {
+  openCheck = fn;
 }
 
 export interface NodeParams {
@@ -40,6 +53,8 @@ export function openState(p: NodeParams, acct: IoAcct): E.Either<BlockError, Qco
   const img = readImageHeader(p.file, !p.readOnly, acct);
   if (E.isLeft(img)) return img;
   const st = loadState(p, img.right, acct);
+  const bad = E.isRight(st) && openCheck ? openCheck(st.right, acct) : null;
+  if (bad) return E.left(bad);
   if (E.isLeft(st) || p.readOnly) return st;
   const s = st.right;
   p.file.growable = true;

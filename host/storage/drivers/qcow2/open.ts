@@ -21,7 +21,7 @@ export const QCOW2_OPTIONS = {
   'pass-discard-request': { type: 'bool', help: 'Pass guest discard requests to the layer below (default: discard=unmap)' },
   'pass-discard-snapshot': { type: 'bool', help: 'Generate discard requests when snapshot related space is freed (default on)' },
   'pass-discard-other': { type: 'bool', help: 'Generate discard requests when other clusters are freed (default off)' },
-  'overlap-check': { type: 'string', values: ['none', 'constant', 'cached', 'all'], help: 'Which metadata overlap checks to perform (accepted; the model checks none)' },
+  'overlap-check': { type: 'string', values: ['none', 'constant', 'cached', 'all'], help: 'Which metadata overlap checks to perform before data writes (default cached)' },
   'cache-size': { type: 'size', help: 'Maximum combined metadata (L2 tables and refcount blocks) cache size' },
   'l2-cache-size': { type: 'size', help: 'Maximum L2 table cache size (default 32M, or what covers the disk)' },
   'l2-cache-entry-size': { type: 'size', help: 'Size of each entry in the L2 cache (default: the cluster size, 4k when the cache cannot cover the disk)' },
@@ -194,10 +194,26 @@ export function loadState(p: OpenParams, img: ParsedImage, acct: IoAcct): E.Eith
       snapshot: p.opts['pass-discard-snapshot'] ?? true,
       other: p.opts['pass-discard-other'] ?? false,
     },
+    overlapCheck: overlapMask(p.opts['overlap-check']),
     cacheDiscards: false,
     pendingDiscards: [],
     broken: undefined,
   });
+}
+
+/**
+ * The overlap-check template as a mask of check/overlap.ts's OL_* bits. The snapshot
+ * sections are left to the snapshot code, which reads that table when it writes.
+ */
+function overlapMask(template: string | undefined): number {
+  const header = 1;
+  const activeL1 = 2;
+  const activeL2 = 4;
+  const reftable = 8;
+  const refblock = 16;
+  if (template === 'none') return 0;
+  if (template === 'constant') return header | activeL1 | reftable;
+  return header | activeL1 | activeL2 | reftable | refblock;
 }
 
 /** Every open option absent (defaults from the image and the node). */

@@ -88,6 +88,8 @@ export interface Qcow2State extends L2Geometry {
   /** Queue freed ranges instead of discarding at once (set during a multi-cluster discard). */
   cacheDiscards: boolean;
   readonly pendingDiscards: Array<{ offset: number; bytes: number }>;
+  /** overlap-check: the OL_* sections a data write is checked against before it is issued. */
+  readonly overlapCheck: number;
   /** The node was found corrupt: every request fails (QEMU sets bs->drv = NULL). */
   broken: string | undefined;
 }

@@ -62,7 +62,8 @@ function lastUsedCluster(s: Qcow2State, n: number, acct: IoAcct): number {
 /** qcow2_co_truncate. */
 export function qcow2Truncate(s: Qcow2State, size: number, mode: PreallocMode, acct: IoAcct): BlockIoError | null {
   if (size % 512) return ioError('EINVAL', `${s.nodeName}: The new size must be a multiple of 512`);
-  if (s.nbSnapshots) return ioError('ENOTSUP', `${s.nodeName}: Can't resize an image which has snapshots`);
+  // Every v3 snapshot records its own disk size, so only a v2 image with snapshots is refused.
+  if (s.nbSnapshots && s.version < 3) return ioError('ENOTSUP', `${s.nodeName}: Can't resize a v2 image which has snapshots`);
   const old = s.size;
   const cs = s.clusterSize;
   if (size < old) {

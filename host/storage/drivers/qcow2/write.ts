@@ -9,6 +9,7 @@ import type { BlockIoError } from '../../block-backend-api.js';
 import type { IoAcct } from '../../driver.js';
 import { ioError } from '../../errors.js';
 import { allocHostOffset } from './alloc.js';
+import { preWriteOverlapCheck } from './check/overlap.js';
 import { getHostOffset } from './cluster-map.js';
 import { linkL2, type L2Meta } from './l2-meta.js';
 import { qcow2Read } from './read.js';
@@ -25,6 +26,14 @@ function readsAsZero(s: Qcow2State, offset: number, bytes: number, acct: IoAcct)
   }
   return true;
 }
+
+/** qcow2_pre_write_overlap_check for a data write into the image file. */
+export function overlapCheck(s: Qcow2State, offset: number, bytes: number, acct: IoAcct): BlockIoError | null {
+  if (s.hasDataFile || !s.overlapCheck) return null;
+  return preWriteOverlapCheck(s, 0, offset, bytes, NO_SNAPSHOTS, acct, s.overlapCheck);
+}
+
+const NO_SNAPSHOTS = { list: [], size: 0 } as const;
 
 /** One COW region's bytes: what the guest reads there now. */
 function cowRead(s: Qcow2State, m: L2Meta, region: L2Meta['cowStart'], acct: IoAcct): Uint8Array | BlockIoError {
@@ -50,7 +59,7 @@ function writeAndLink(s: Qcow2State, host: number, guest: number, data: Uint8Arr
       const from = m.allocOffset + m.cowStart.offset;
       const to = m.allocOffset + m.cowEnd.offset + m.cowEnd.bytes;
       s.file.debugEvent('cluster_alloc_space');
-      const err = s.dataFile.writeZeroes(from, to - from, {}, acct);
+      const err = overlapCheck(s, from, to - from, acct) ?? s.dataFile.writeZeroes(from, to - from, {}, acct);
       if (err) return err;
       continue;
     }
@@ -70,8 +79,11 @@ function writeAndLink(s: Qcow2State, host: number, guest: number, data: Uint8Arr
       if (tail.length) cows.push({ at: m.allocOffset + m.cowEnd.offset, bytes: tail });
     }
   }
+  let err = overlapCheck(s, mergedAt, (merged ?? data).length, acct);
+  for (const c of cows) err ??= overlapCheck(s, c.at, c.bytes.length, acct);
+  if (err) return err;
   s.file.debugEvent('write_aio');
-  let err = s.dataFile.pwritev(mergedAt, merged ?? data, {}, acct);
+  err = s.dataFile.pwritev(mergedAt, merged ?? data, {}, acct);
   if (err) return err;
   for (const c of cows) {
     s.file.debugEvent('cow_write');

@@ -82,28 +82,32 @@ function zeroSubclusters(s: Qcow2State, offset: number, n: number, acct: IoAcct)
   return true;
 }
 
-/** qcow2_subcluster_zeroize over a subcluster-aligned range; false when the image cannot (v2). */
+/**
+ * qcow2_subcluster_zeroize over a subcluster-aligned range (its end may be the image's
+ * end): partial clusters at either side by subcluster, whole clusters by L2 slice. False
+ * when the image cannot (v2, or a compressed cluster to zero in part).
+ */
 function zeroize(s: Qcow2State, offset: number, bytes: number, mayUnmap: boolean, acct: IoAcct): boolean | BlockIoError {
   if (s.version < 3) return false;
   const cs = s.clusterSize;
-  const end = offset + bytes;
-  const head = Math.min(end, Math.ceil(offset / cs) * cs) - offset;
-  if (head > 0 && head < cs) {
+  const end0 = offset + bytes;
+  const head = Math.min(end0, Math.ceil(offset / cs) * cs) - offset;
+  let pos = offset + head;
+  const tail = end0 >= s.size ? 0 : end0 - Math.max(pos, end0 - (end0 % cs));
+  const end = end0 - tail;
+  if (head) {
     const r = zeroSubclusters(s, offset, Math.ceil(head / s.subclusterSize), acct);
     if (r !== true) return r;
   }
-  let pos = offset + (head < cs ? head : 0);
-  const tailStart = Math.max(pos, end - (end % cs));
-  let n = (tailStart - pos) / cs;
-  if (end - pos >= cs && end === s.size && end % cs) n = Math.ceil((end - pos) / cs);
+  let n = end > pos ? Math.ceil((end - pos) / cs) : 0;
   while (n > 0) {
     const done = zeroInSlice(s, pos, n, mayUnmap, acct);
     if (isIoError(done)) return done;
     n -= done;
     pos += done * cs;
   }
-  if (pos < end) {
-    const r = zeroSubclusters(s, pos, Math.ceil((end - pos) / s.subclusterSize), acct);
+  if (tail) {
+    const r = zeroSubclusters(s, end, Math.ceil(tail / s.subclusterSize), acct);
     if (r !== true) return r;
   }
   return true;

@@ -236,5 +236,5 @@ export function qcow2Check(s: Qcow2State, fix: CheckFix, acct: IoAcct): E.Either
 function markConsistent(s: Qcow2State, acct: IoAcct): ReturnType<typeof updateHeader> {
   if (!(s.incompatibleFeatures & INCOMPAT_CORRUPT)) return null;
   s.incompatibleFeatures &= ~INCOMPAT_CORRUPT;
-  return flushCaches(s, acct) ?? updateHeader(s, acct);
+  return flushCaches(s, acct) ?? updateHeader(s, acct) ?? s.file.flush(acct);
 }

@@ -93,12 +93,12 @@ export function decodeKnownExtra(extra: Uint8Array): { vmStateSizeLarge?: number
 }
 
 const utf8 = new TextEncoder();
-const latin1Decoder = new TextDecoder('utf-8');
+const utf8Decoder = new TextDecoder('utf-8');
 
 /** An ID or name as QEMU keeps it: a C string, cut at the first NUL. */
 export function decodeName(b: Uint8Array): string {
   const nul = b.indexOf(0);
-  return latin1Decoder.decode(nul < 0 ? b : b.subarray(0, nul));
+  return utf8Decoder.decode(nul < 0 ? b : b.subarray(0, nul));
 }
 
 /** The bytes an entry takes in the table as QEMU writes it (from an 8-aligned start). */

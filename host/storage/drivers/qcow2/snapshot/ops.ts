@@ -12,6 +12,9 @@
  * - delete: the entry leaves the table first, then what it alone held is freed.
  * - loadTmp: a read-only node switches its active L1 to the snapshot's in memory only.
  *
+ * Create, goto and delete run inside guard.ts's dirty bit, so that one cut short leaves
+ * an image the next open repairs rather than one `check` finds corrupt.
+ *
  * Error messages are what qemu-img prints after "Could not <verb> snapshot '<name>': ".
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -22,13 +25,14 @@ import type { BlockError } from '../../../errors.js';
 import type { SnapshotInfo, SnapshotOps } from '../../../image-api.js';
 import { QCOW_MAX_L1_SIZE, QCOW_MAX_SNAPSHOTS, validateTable } from '../format/header.js';
 import { growL1Table } from '../l1-table.js';
+import { qcow2Truncate } from '../truncate.js';
 import { allocClusters, freeClusters } from '../refcounts.js';
 import { isIoError, type Qcow2State } from '../state.js';
 import { OL_ACTIVE_L1, preWriteOverlapCheck } from '../check/overlap.js';
 import { findByIdAndName, findByIdOrName, newSnapshotId, NO_ICOUNT, SNAPSHOT_EXTRA_SIZE, type QcowSnapshot } from './format.js';
 import { updateSnapshotRefcount } from './refcount-walk.js';
 import { loadSnapshots, writeSnapshotTable, type SnapshotTable } from './table.js';
-import { resizeForSnapshot } from './resize.js';
+import { guarded } from './guard.js';
 
 const fail = (message: string): BlockError => ({ _tag: 'DriverError', driver: 'qcow2', message });
 /** "-27 (File too large)": how qemu-img reports a failed snapshot create. */
@@ -64,13 +68,19 @@ export function snapshotCreate(s: Qcow2State, info: Omit<SnapshotInfo, 'id' | 'd
   const list = t.right.list;
   if (list.length >= QCOW_MAX_SNAPSHOTS) return createFail('EFBIG');
   if (s.hasDataFile) return createFail('ENOTSUP');
+  return guarded(s, acct, (e) => createFail(e.errno), () => createSteps(s, info, t.right, acct));
+}
+
+/** qcow2_snapshot_create's steps: the L1 copy, the references, then the table entry. */
+function createSteps(s: Qcow2State, info: Omit<SnapshotInfo, 'id' | 'diskSize'>, old: SnapshotTable, acct: IoAcct): BlockError | null {
+  const list = old.list;
   const l1Bytes = s.l1Size * 8;
   let l1TableOffset = 0;
   if (l1Bytes) {
     const r = allocClusters(s, l1Bytes, acct);
     if (isIoError(r)) return createFail(r.errno);
     l1TableOffset = r;
-    const err = preWriteOverlapCheck(s, 0, l1TableOffset, l1Bytes, t.right, acct) ?? s.file.pwritev(l1TableOffset, s.l1.slice(0, l1Bytes), {}, acct);
+    const err = preWriteOverlapCheck(s, 0, l1TableOffset, l1Bytes, old, acct) ?? s.file.pwritev(l1TableOffset, s.l1.slice(0, l1Bytes), {}, acct);
     if (err) return createFail(err.errno);
   }
   const err = updateSnapshotRefcount(s, s.l1TableOffset, s.l1Size, 1, acct);
@@ -89,7 +99,7 @@ export function snapshotCreate(s: Qcow2State, info: Omit<SnapshotInfo, 'id' | 'd
     extraDataSize: SNAPSHOT_EXTRA_SIZE,
     unknownExtra: new Uint8Array(0),
   };
-  const werr = writeSnapshotTable(s, [...list, sn], t.right, acct);
+  const werr = writeSnapshotTable(s, [...list, sn], old, acct);
   return werr ? createFail(werr.errno) : null;
 }
 
@@ -105,8 +115,13 @@ export function snapshotGoto(s: Qcow2State, idOrName: string, acct: IoAcct): Blo
   const sn = t.right.list[i];
   const bad = validateL1(s, sn);
   if (bad) return fail(bad);
+  return guarded(s, acct, (e) => load(ioText(e)), () => gotoSteps(s, sn, t.right, load, acct));
+}
+
+/** qcow2_snapshot_goto's steps: references to the snapshot's tree first, then the L1 switch, then the old tree's released. */
+function gotoSteps(s: Qcow2State, sn: QcowSnapshot, tbl: SnapshotTable, load: (why: string) => BlockError, acct: IoAcct): BlockError | null {
   if (sn.diskSize !== s.size) {
-    const err = resizeForSnapshot(s, sn.diskSize, acct);
+    const err = qcow2Truncate(s, sn.diskSize, 'off', acct);
     if (err) return fail(err.message);
   }
   let err = growL1Table(s, sn.l1Size, true, acct);
@@ -117,7 +132,7 @@ export function snapshotGoto(s: Qcow2State, idOrName: string, acct: IoAcct): Blo
   if (err) return load(ioText(err));
   err = updateSnapshotRefcount(s, sn.l1TableOffset, sn.l1Size, 1, acct);
   if (err) return load(ioText(err));
-  err = preWriteOverlapCheck(s, OL_ACTIVE_L1, s.l1TableOffset, cur.length, t.right, acct);
+  err = preWriteOverlapCheck(s, OL_ACTIVE_L1, s.l1TableOffset, cur.length, tbl, acct);
   if (err) return load(ioText(err));
   s.file.debugEvent('l1_update');
   err = s.file.pwritev(s.l1TableOffset, cur, {}, acct) ?? s.file.flush(acct);
@@ -141,8 +156,14 @@ export function snapshotDelete(s: Qcow2State, id: string | undefined, name: stri
   const sn = t.right.list[i];
   const bad = validateL1(s, sn);
   if (bad) return fail(bad);
-  const rest = t.right.list.filter((_, k) => k !== i);
-  let err = writeSnapshotTable(s, rest, t.right, acct);
+  return guarded(s, acct, (e) => fail(ioText(e)), () => deleteSteps(s, i, t.right, acct));
+}
+
+/** qcow2_snapshot_delete's steps: the entry leaves the table, then its tree loses its references. */
+function deleteSteps(s: Qcow2State, i: number, tbl: SnapshotTable, acct: IoAcct): BlockError | null {
+  const sn = tbl.list[i];
+  const rest = tbl.list.filter((_, k) => k !== i);
+  let err = writeSnapshotTable(s, rest, tbl, acct);
   if (err) return fail(`Failed to remove snapshot from snapshot list: ${ioText(err)}`);
   err = updateSnapshotRefcount(s, sn.l1TableOffset, sn.l1Size, -1, acct);
   if (err) return fail(`Failed to free the cluster and L1 table: ${ioText(err)}`);

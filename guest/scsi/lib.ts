@@ -1,0 +1,131 @@
+/**
+ * A SCSI device's request queue as blk-mq drives it (drivers/scsi/scsi_lib.c scsi_mq_ops:
+ * scsi_queue_rq, scsi_commit_rqs, scsi_timeout; scsi_io_completion).
+ *
+ *   queueRq     the device must be online (else the request fails) and have budget
+ *               (queue_depth; else BLK_STS_RESOURCE), the host must not be in error
+ *               recovery; the upper driver (sd) builds the command from the request;
+ *               the host's driver takes it or is busy (BLK_STS_RESOURCE)
+ *   timeout     the error handler decides (error.ts)
+ *   completion  good → the request ends; otherwise sd_done sees it first, then
+ *               scsi_io_completion_action: fail the request with its block status, retry
+ *               it (a unit attention), retry it later (becoming ready), or build it
+ *               again (READ/WRITE(10) refused: use the 6-byte commands)
+ */
+import type { SgElem } from '../../hw/memory.js';
+import type { BlkMq } from '../blockdev/blk-mq.js';
+import type { BlkMqOps, BlkRequest, BlkStatus } from '../blockdev/request.js';
+import { newCmnd, type DmaDirection, type ScsiCmnd } from './cmnd.js';
+import type { ScsiDevice } from './device.js';
+import { cmdGood, scsiIoCompletionAction, scsiResultToBlkStatus } from './disposition.js';
+import { SCSI_QUEUE_DELAY_NS } from './host.js';
+
+/** What the upper driver makes of a block request (a command, or a status to end it with). */
+export interface UldCommand {
+  cdb: Uint8Array;
+  direction: DmaDirection;
+  sg: SgElem[];
+  allowed: number;
+  timeoutMs: number;
+  /** Driver memory to give back when the command is done (an UNMAP parameter list). */
+  payload?: { addr: number; len: number; align: number };
+}
+
+/** The upper driver's part (struct scsi_driver: init_command, done, uninit_command). */
+export interface ScsiUld {
+  initCommand(rq: BlkRequest): UldCommand | BlkStatus;
+  /** sd_done: look at a finished command before the midlayer ends the request. */
+  done?(cmd: ScsiCmnd): void;
+  /** Free what initCommand allocated. */
+  uninitCommand?(u: UldCommand): void;
+}
+
+export class ScsiQueue implements BlkMqOps {
+  private readonly cmds = new Map<BlkRequest, { cmd: ScsiCmnd; u: UldCommand }>();
+  blk: BlkMq | undefined;
+
+  constructor(
+    readonly sdev: ScsiDevice,
+    private readonly uld: ScsiUld,
+  ) {}
+
+  /** scsi_queue_rq. */
+  queueRq(hwq: number, rq: BlkRequest, last: boolean): BlkStatus {
+    const sdev = this.sdev;
+    const host = sdev.host;
+    host.k.sim.advance(host.k.costs.ns('guest.scsi.queue_rq'));
+    if (!sdev.online) return 'ioerr';
+    if (sdev.busy >= sdev.queueDepth || host.eh.inRecovery) return 'resource';
+    const u = this.uld.initCommand(rq);
+    if (typeof u === 'string') return u;
+    const cmd = newCmnd({
+      id: host.newCmndId(),
+      device: sdev,
+      cdb: u.cdb,
+      direction: u.direction,
+      sg: u.sg,
+      hwq,
+      now: host.k.sim.now,
+      allowed: u.allowed,
+      timeoutMs: u.timeoutMs,
+      rq,
+      finish: (c) => this.ioCompletion(c),
+    });
+    cmd.last = last;
+    sdev.busy++;
+    if (host.dispatch(cmd) === 'busy') {
+      sdev.busy--;
+      this.uld.uninitCommand?.(u);
+      return 'resource';
+    }
+    this.cmds.set(rq, { cmd, u });
+    return 'ok';
+  }
+
+  commitRqs(hwq: number): void {
+    this.sdev.host.template.commitRqs?.(hwq);
+  }
+
+  /** scsi_timeout for a block request. */
+  timeout(_hwq: number, rq: BlkRequest): 'done' | 'reset-timer' {
+    const e = this.cmds.get(rq);
+    if (e === undefined) return 'reset-timer';
+    return this.sdev.host.eh.timeout(e.cmd);
+  }
+
+  /** scsi_io_completion (with sd_done first). */
+  private ioCompletion(cmd: ScsiCmnd): void {
+    const rq = cmd.rq!;
+    const e = this.cmds.get(rq);
+    if (cmdGood(cmd)) return this.end(cmd, 'ok');
+    this.uld.done?.(cmd);
+    const action = scsiIoCompletionAction(cmd, this.sdev.host.k.sim.now);
+    const host = this.sdev.host;
+    switch (action) {
+      case 'fail':
+        return this.end(cmd, scsiResultToBlkStatus(cmd));
+      case 'retry':
+        return host.requeue(cmd, 0);
+      case 'delayed-retry':
+        return host.requeue(cmd, SCSI_QUEUE_DELAY_NS);
+      case 'reprep': {
+        const u = this.uld.initCommand(rq);
+        if (typeof u === 'string') return this.end(cmd, u);
+        if (e) this.uld.uninitCommand?.(e.u);
+        cmd.cdb = u.cdb;
+        this.cmds.set(rq, { cmd, u });
+        return host.requeue(cmd, 0);
+      }
+    }
+  }
+
+  private end(cmd: ScsiCmnd, status: BlkStatus): void {
+    const rq = cmd.rq!;
+    const e = this.cmds.get(rq);
+    this.cmds.delete(rq);
+    if (e) this.uld.uninitCommand?.(e.u);
+    this.sdev.busy = Math.max(0, this.sdev.busy - 1);
+    rq.resultLen = cmd.direction === 'from-device' ? Math.max(0, cmd.bufflen - cmd.resid) : 0;
+    this.blk?.complete(rq, status);
+  }
+}

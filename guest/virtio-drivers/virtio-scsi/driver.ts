@@ -1,0 +1,273 @@
+/**
+ * The guest's virtio-scsi driver (Linux drivers/scsi/virtio_scsi.c, 6.x): a SCSI host
+ * adapter whose commands travel over virtqueues.
+ *
+ *   queue 0 control   task management functions (abort, LUN reset): [tmf req][tmf resp]
+ *   queue 1 event     8 device-writable 16-byte buffers, posted when HOTPLUG is negotiated
+ *   queue 2.. request one per blk-mq hardware queue (num_queues, at most one per CPU);
+ *                     a command travels on its request's hardware queue (virtscsi_pick_vq_mq)
+ *                     as [cmd req + CDB][data-out…][cmd resp + sense][data-in…]
+ *
+ * Probe reads the config (num_queues, seg_max, max_sectors, cmd_per_lun, max_target,
+ * max_lun), sets up the queues, writes cdb_size 32 and sense_size 96, sets DRIVER_OK,
+ * posts the event buffers and hands the host to the midlayer. A command is kicked only
+ * when it is the last of its batch (SCMD_LAST; commit_rqs kicks otherwise). Completion
+ * runs the disable / drain / re-enable loop; a response becomes a SCSI result in
+ * complete.ts. Timeouts are left to the host, as Linux's virtscsi_eh_timed_out does
+ * (`hostHandlesTimeouts: false` lets the midlayer's error handler abort and reset).
+ */
+import type { SgElem } from '../../../hw/memory.js';
+import { DID_BAD_TARGET } from '../../../hw/scsi/status.js';
+import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VIRTIO_MSI_NO_VECTOR, featureBits, hasFeature, type Features } from '../../../hw/virtio/constants.js';
+import { VIRTIO_PCI_ISR_QUEUE } from '../../../hw/virtio/pci-layout.js';
+import * as V from '../../../hw/virtio/scsi.js';
+import { encodeVirtioScsiCmdReq, virtioScsiCmdReqSize, virtioScsiCmdRespSize } from '../../../hw/virtio/scsi-req.js';
+import type { GuestKernel } from '../../kernel/kernel.js';
+import type { ScsiCmnd } from '../../scsi/cmnd.js';
+import type { ScsiDevice } from '../../scsi/device.js';
+import type { EhDone, ScsiHostTemplate } from '../../scsi/host-template.js';
+import { ScsiHost } from '../../scsi/host.js';
+import { scanHost } from '../../scsi/scan.js';
+import type { VirtioProbeError } from '../virtio-pci.js';
+import { DriverVirtqueue } from '../virtqueue.js';
+import { virtscsiCompleteFromBytes } from './complete.js';
+import { VirtscsiEvents } from './events.js';
+import { VirtscsiTmf, type CtrlToken } from './tmf.js';
+import type { VirtioScsiTransport } from './transport.js';
+
+/** The features Linux's virtio_scsi asks for (T10_PI is not modelled). */
+export const VIRTIO_SCSI_DRIVER_FEATURES: Features = featureBits(VIRTIO_F_VERSION_1, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, V.VIRTIO_SCSI_F_HOTPLUG, V.VIRTIO_SCSI_F_CHANGE);
+
+/** VIRTIO_SCSI_CDB_SIZE and VIRTIO_SCSI_SENSE_SIZE: what the driver writes into the config. */
+export const VIRTSCSI_CDB_SIZE = 32;
+export const VIRTSCSI_SENSE_SIZE = 96;
+const REQ_SIZE = virtioScsiCmdReqSize(VIRTSCSI_CDB_SIZE, false);
+const RESP_SIZE = virtioScsiCmdRespSize(VIRTSCSI_SENSE_SIZE);
+/** Per-command memory (struct virtio_scsi_cmd in the command's private area): request then response. */
+const CMD_AREA = 256;
+
+export interface VirtioScsiOptions {
+  /** Linux's virtscsi_eh_timed_out (true, the default): a timed-out command just gets more time. */
+  hostHandlesTimeouts?: boolean;
+}
+
+export interface VirtioScsiInfo {
+  features: Features;
+  numQueues: number;
+  irqMode: 'msix' | 'msix-shared' | 'intx';
+  /** The queue size of the request queues. */
+  vringSize: number;
+}
+
+interface ReqToken {
+  cmd: ScsiCmnd;
+  area: number;
+}
+
+export class VirtioScsiDriver implements ScsiHostTemplate {
+  readonly name = 'Virtio SCSI HBA';
+  readonly host: ScsiHost;
+  readonly events: VirtscsiEvents;
+  readonly tmf: VirtscsiTmf;
+  private hostHandlesTimeouts: boolean;
+
+  private constructor(
+    readonly k: GuestKernel,
+    readonly t: VirtioScsiTransport,
+    readonly info: VirtioScsiInfo,
+    readonly devName: string,
+    private readonly reqVqs: DriverVirtqueue<ReqToken>[],
+    ctrlVq: DriverVirtqueue<CtrlToken>,
+    eventVq: DriverVirtqueue<number>,
+    hostNo: number,
+    limits: { cmdPerLun: number; maxSectors: number; sgTablesize: number; maxId: number; maxLun: number },
+    opts: VirtioScsiOptions,
+  ) {
+    this.hostHandlesTimeouts = opts.hostHandlesTimeouts ?? true;
+    this.host = new ScsiHost(k, this, { ...limits, canQueue: info.vringSize, maxChannel: 0, maxCmdLen: VIRTSCSI_CDB_SIZE, nrHwQueues: reqVqs.length }, hostNo);
+    this.events = new VirtscsiEvents(this.host, eventVq);
+    this.tmf = new VirtscsiTmf(k, ctrlVq, () => this.pollRequests());
+  }
+
+  /** virtscsi_probe + virtscsi_init. Runs on a vCPU during boot; `scan` comes after. */
+  static probe(k: GuestKernel, t: VirtioScsiTransport, index: number, opts: VirtioScsiOptions = {}): VirtioScsiDriver | VirtioProbeError {
+    const features = t.negotiate(VIRTIO_SCSI_DRIVER_FEATURES);
+    if (typeof features !== 'bigint') return features;
+    const u32 = (off: number): number => t.readConfig(off, 4) >>> 0;
+    const numQueues = Math.max(1, Math.min(u32(V.VIRTIO_SCSI_CFG_NUM_QUEUES) || 1, k.cpus.length));
+    const maxTarget = t.readConfig(V.VIRTIO_SCSI_CFG_MAX_TARGET, 2) & 0xffff;
+    const segMax = u32(V.VIRTIO_SCSI_CFG_SEG_MAX) || 1;
+    const eventIdx = hasFeature(features, VIRTIO_F_EVENT_IDX);
+    const indirect = hasFeature(features, VIRTIO_F_INDIRECT_DESC);
+    const nvqs = numQueues + V.VIRTIO_SCSI_VQ_BASE;
+    const irqMode: VirtioScsiInfo['irqMode'] = t.msixVectors >= nvqs + 1 ? 'msix' : t.msixVectors >= 2 ? 'msix-shared' : 'intx';
+    let driver: VirtioScsiDriver | undefined;
+    const callback = (i: number) => (): void => driver?.vqDone(i);
+    if (irqMode !== 'intx') {
+      t.programMsix(0, 0, k.idt.requestIrq(() => undefined));
+      if (irqMode === 'msix-shared') t.programMsix(1, 0, k.idt.requestIrq(() => driver?.allVqsDone(false)));
+      t.enableMsix();
+      t.setConfigVector(0);
+    } else k.routeIoapicPin(t.fn.irqLine, k.idt.requestIrq(() => driver?.allVqsDone(true)), 0);
+    const rings: DriverVirtqueue<unknown>[] = [];
+    const doorbells: number[] = [];
+    for (let i = 0; i < nvqs; i++) {
+      const size = t.queueMaxSize(i);
+      if (size === 0) return { _tag: 'QueueUnavailable', index: i };
+      const vq = new DriverVirtqueue<unknown>(k.mem, k.alloc, i, size, {
+        eventIdx,
+        indirect,
+        chargeDescs: (n) => k.sim.advance(n * k.costs.ns('guest.vq.add-desc')),
+        notify: () => t.notify(k.current.port, doorbells[i], i),
+      });
+      let entry = VIRTIO_MSI_NO_VECTOR;
+      if (irqMode === 'msix') {
+        entry = i + 1;
+        // Request queues' vectors follow their CPUs (blk_mq_virtio_map_queues); control and event go to CPU 0.
+        const cpu = i >= V.VIRTIO_SCSI_VQ_BASE ? (i - V.VIRTIO_SCSI_VQ_BASE) % k.cpus.length : 0;
+        t.programMsix(entry, cpu, k.idt.requestIrq(callback(i)));
+      } else if (irqMode === 'msix-shared') entry = 1;
+      const r = t.setupQueue(i, vq.ring, size, entry);
+      if ('_tag' in r) return r;
+      rings.push(vq);
+      doorbells.push(r.notifyAddr);
+    }
+    t.writeConfig(V.VIRTIO_SCSI_CFG_CDB_SIZE, 4, VIRTSCSI_CDB_SIZE);
+    t.writeConfig(V.VIRTIO_SCSI_CFG_SENSE_SIZE, 4, VIRTSCSI_SENSE_SIZE);
+    const vringSize = rings[V.VIRTIO_SCSI_VQ_BASE].size;
+    const info: VirtioScsiInfo = { features, numQueues, irqMode, vringSize };
+    const limits = {
+      cmdPerLun: Math.min(u32(V.VIRTIO_SCSI_CFG_CMD_PER_LUN) || 1, vringSize),
+      maxSectors: u32(V.VIRTIO_SCSI_CFG_MAX_SECTORS) || 0xffff,
+      sgTablesize: segMax,
+      maxId: maxTarget + 1,
+      // LUNs from 256 are reported flat (format 1), so they land at 16640..32767.
+      maxLun: u32(V.VIRTIO_SCSI_CFG_MAX_LUN) + 1 + 0x4000,
+    };
+    driver = new VirtioScsiDriver(
+      k,
+      t,
+      info,
+      `virtio-scsi${index}`,
+      rings.slice(V.VIRTIO_SCSI_VQ_BASE) as DriverVirtqueue<ReqToken>[],
+      rings[V.VIRTIO_SCSI_VQ_CONTROL] as DriverVirtqueue<CtrlToken>,
+      rings[V.VIRTIO_SCSI_VQ_EVENT] as DriverVirtqueue<number>,
+      index,
+      limits,
+      opts,
+    );
+    t.driverOk();
+    if (hasFeature(features, V.VIRTIO_SCSI_F_HOTPLUG)) driver.events.kickAll();
+    return driver;
+  }
+
+  /** scsi_scan_host, after probe (virtio_driver.scan). */
+  scan(done: () => void): void {
+    scanHost(this.host, done);
+  }
+
+  /** virtscsi_queuecommand. */
+  queuecommand(cmd: ScsiCmnd): 'ok' | 'host-busy' {
+    const { mem, sim, costs, alloc } = this.k;
+    sim.advance(costs.ns('guest.virtio-scsi.queue'));
+    const vq = this.reqVqs[cmd.hwq % this.reqVqs.length];
+    const area = alloc.alloc(CMD_AREA, 64);
+    const sdev = cmd.device;
+    mem.write(
+      area,
+      encodeVirtioScsiCmdReq({ lun: V.encodeVirtioScsiLun(sdev.id, sdev.lun), tag: BigInt(cmd.id), taskAttr: V.VIRTIO_SCSI_S_SIMPLE, prio: 0, crn: 0, cdb: cmd.cdb }, VIRTSCSI_CDB_SIZE),
+    );
+    mem.fill(area + REQ_SIZE, RESP_SIZE);
+    const out: SgElem[] = [{ addr: area, len: REQ_SIZE }];
+    const inb: SgElem[] = [{ addr: area + REQ_SIZE, len: RESP_SIZE }];
+    if (cmd.direction === 'to-device') out.push(...cmd.sg);
+    else if (cmd.direction === 'from-device') inb.push(...cmd.sg);
+    if (!vq.addSgs(out, inb, { cmd, area })) {
+      alloc.free(area, CMD_AREA, 64);
+      if (!vq.isBroken()) return 'host-busy';
+      // -EIO: the queue is broken; the command fails as if the target were gone.
+      cmd.hostByte = DID_BAD_TARGET;
+      sim.after(0, () => this.host.scsiDone(cmd));
+      return 'ok';
+    }
+    if (cmd.last) this.kick(vq);
+    return 'ok';
+  }
+
+  /** virtscsi_commit_rqs. */
+  commitRqs(hwq: number): void {
+    this.kick(this.reqVqs[hwq % this.reqVqs.length]);
+  }
+
+  private kick(vq: DriverVirtqueue<unknown>): void {
+    const notify = vq.kickPrepare();
+    if (this.k.trace.active) this.k.trace.emit({ kind: 'kick', t: this.k.sim.now, dev: this.devName, vq: vq.index, notify });
+    if (notify) vq.notify();
+  }
+
+  /** An interrupt for queue `i`: virtscsi_ctrl_done, virtscsi_event_done or virtscsi_req_done. */
+  vqDone(i: number): void {
+    this.k.sim.advance(this.k.costs.ns('guest.irq.entry'));
+    this.service(i);
+  }
+
+  private service(i: number): void {
+    if (i === V.VIRTIO_SCSI_VQ_CONTROL) this.tmf.done();
+    else if (i === V.VIRTIO_SCSI_VQ_EVENT) this.events.done();
+    else this.reqDone(i - V.VIRTIO_SCSI_VQ_BASE);
+  }
+
+  /** virtscsi_vq_done over a request queue, completing each command. */
+  private reqDone(q: number): void {
+    const vq = this.reqVqs[q];
+    if (vq === undefined) return;
+    const { mem, sim, costs } = this.k;
+    do {
+      vq.disableCb();
+      for (let b = vq.getBuf(); b; b = vq.getBuf()) {
+        sim.advance(costs.ns('guest.vq.get_buf'));
+        const { cmd, area } = b.token;
+        virtscsiCompleteFromBytes(cmd, mem.read(area + REQ_SIZE, RESP_SIZE));
+        this.k.alloc.free(area, CMD_AREA, 64);
+        this.host.scsiDone(cmd);
+      }
+      if (vq.isBroken()) break;
+    } while (!vq.enableCb());
+  }
+
+  /** virtscsi_poll_requests: drain every request queue (after a TMF, whose commands are done). */
+  private pollRequests(): void {
+    this.reqVqs.forEach((_, q) => this.reqDone(q));
+  }
+
+  /** A shared vector or INTx: service every queue with used buffers (vp_interrupt). */
+  allVqsDone(intx: boolean): void {
+    if (intx && !(this.t.readIsr(this.k.current.port) & VIRTIO_PCI_ISR_QUEUE)) return;
+    this.k.sim.advance(this.k.costs.ns('guest.irq.entry'));
+    this.service(V.VIRTIO_SCSI_VQ_CONTROL);
+    this.service(V.VIRTIO_SCSI_VQ_EVENT);
+    this.reqVqs.forEach((vq, q) => {
+      if (vq.moreUsed()) this.reqDone(q);
+    });
+  }
+
+  /** virtscsi_abort: ABORT TASK for the command's tag. */
+  ehAbortHandler(cmd: ScsiCmnd, done: EhDone): void {
+    this.tmf.send(V.VIRTIO_SCSI_T_TMF_ABORT_TASK, cmd.device, BigInt(cmd.id), done);
+  }
+
+  /** virtscsi_device_reset: LOGICAL UNIT RESET. */
+  ehDeviceResetHandler(cmd: ScsiCmnd, done: EhDone): void {
+    this.tmf.send(V.VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET, cmd.device, 0n, done);
+  }
+
+  /** virtscsi_eh_timed_out. */
+  ehTimedOut(): 'reset-timer' | 'not-handled' {
+    return this.hostHandlesTimeouts ? 'reset-timer' : 'not-handled';
+  }
+
+  /** virtscsi_device_alloc: always read the VPD pages (BLIST_TRY_VPD_PAGES). */
+  sdevInit(sdev: ScsiDevice): void {
+    sdev.tryVpdPages = true;
+  }
+}
