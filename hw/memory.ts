@@ -13,6 +13,8 @@
 export const PAGE_SIZE = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 const TLB_SIZE = 64;
+/** Pages are carved from slabs of this many (one ArrayBuffer each), as a kernel's page allocator takes pages from larger blocks: one allocation per page was the cost of first touches. */
+const SLAB_PAGES = 64;
 const TLB_MASK = TLB_SIZE - 1;
 
 export class GuestMemoryFault extends Error {
@@ -36,6 +38,11 @@ export class GuestMemory {
   /** A small direct-mapped cache of pfn → page (only pages that exist), so ring and buffer pages do not evict each other. */
   private readonly tlbPfn = new Float64Array(TLB_SIZE).fill(-1);
   private readonly tlbPage: (Uint8Array | undefined)[] = new Array(TLB_SIZE).fill(undefined);
+  /** The slab new pages are carved from, and how many of its pages are handed out. */
+  private slab: ArrayBuffer | undefined;
+  private slabUsed = SLAB_PAGES;
+  /** Pages discarded by the guest, reused (zeroed) before new slab pages. */
+  private readonly freePages: Uint8Array[] = [];
 
   constructor(readonly size: number) {
     if (!Number.isSafeInteger(size) || size <= 0) throw new Error(`guest memory: bad RAM size ${size}`);
@@ -73,7 +80,7 @@ export class GuestMemory {
     if (this.tlbPfn[slot] === pfn) return this.tlbPage[slot]!;
     let p = this.pages.get(pfn);
     if (p === undefined) {
-      p = new Uint8Array(PAGE_SIZE);
+      p = this.newPage();
       this.pages.set(pfn, p);
     }
     this.tlbPfn[slot] = pfn;
@@ -260,8 +267,22 @@ export class GuestMemory {
     }
   }
 
+  /** A zeroed page: a discarded one, else the next of the current slab. */
+  private newPage(): Uint8Array {
+    const free = this.freePages.pop();
+    if (free !== undefined) return free.fill(0);
+    if (this.slabUsed === SLAB_PAGES || this.slab === undefined) {
+      this.slab = new ArrayBuffer(SLAB_PAGES * PAGE_SIZE);
+      this.slabUsed = 0;
+    }
+    return new Uint8Array(this.slab, PAGE_SIZE * this.slabUsed++, PAGE_SIZE);
+  }
+
   /** Drop a page's storage (the guest freed it and we no longer need its content). */
   discardPage(pfn: number): void {
+    const p = this.pages.get(pfn);
+    if (p === undefined) return;
+    this.freePages.push(p);
     this.pages.delete(pfn);
     const slot = pfn & TLB_MASK;
     if (this.tlbPfn[slot] === pfn) {

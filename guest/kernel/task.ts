@@ -28,8 +28,13 @@ export class Task {
   }
 
   /** Run work as this task on its CPU. */
+  /** `name: what` per `what`, built once (work labels are a handful of constants). */
+  private readonly labels = new Map<string, string>();
+
   run(what: string, fn: () => void): void {
-    this.cpu.schedule(`${this.name}: ${what}`, () => {
+    let label = this.labels.get(what);
+    if (label === undefined) this.labels.set(what, (label = `${this.name}: ${what}`));
+    this.cpu.schedule(label, () => {
       this.sleeping = false;
       fn();
     });
