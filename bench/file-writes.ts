@@ -22,6 +22,9 @@ export interface FileWritesResult {
   syscalls: number;
   wallMs: number;
   syscallsPerSec: number;
+  /** Process CPU time over the window, and the rate per CPU-second (steadier on a loaded machine). */
+  cpuMs: number;
+  syscallsPerCpuSec: number;
   /** Page-cache pages at the peak, and the bytes they are. */
   peakCachePages: number;
   peakCacheBytes: number;
@@ -40,27 +43,35 @@ function boot(seed: number): Machine {
   return m.right;
 }
 
-function run(m: Machine, writes: number): { wallMs: number; peakPages: number; report: ReturnType<typeof runFileJobsOn> } {
+function run(m: Machine, writes: number): { wallMs: number; cpuMs: number; peakPages: number; report: ReturnType<typeof runFileJobsOn> } {
   const jobs = parseFioJob(`[buffered-write]\nrw=write\nbs=4k\nioengine=psync\ndirect=0\nfilename=/mnt/bench\nsize=${writes * 4096}\n`);
   if (E.isLeft(jobs)) throw new Error('benchmark job does not parse');
   let t0 = 0;
   let wallMs = 0;
+  let cpu0 = process.cpuUsage();
+  let cpuMs = 0;
   let peakPages = 0;
   const cache = m.guest.cache;
   const detach = m.trace.attach((e: TraceEvent) => {
     if (e.kind === 'pagecache') peakPages = Math.max(peakPages, cache.nrPages);
-    else if (e.kind === 'phase' && e.name === 'run') t0 = performance.now();
-    else if (e.kind === 'phase' && e.name === 'done') wallMs = performance.now() - t0;
+    else if (e.kind === 'phase' && e.name === 'run') {
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+    } else if (e.kind === 'phase' && e.name === 'done') {
+      wallMs = performance.now() - t0;
+      const c = process.cpuUsage(cpu0);
+      cpuMs = (c.user + c.system) / 1000;
+    }
   });
   const report = runFileJobsOn(m, 'buffered-write', jobs.right, { mount: { device: '/dev/vda', dir: '/mnt', mkfs: true } });
   detach();
-  return { wallMs, peakPages: Math.max(peakPages, cache.nrPages), report };
+  return { wallMs, cpuMs, peakPages: Math.max(peakPages, cache.nrPages), report };
 }
 
 export function benchFileWrites(writes: number): FileWritesResult {
   run(boot(7), Math.min(writes, 20_000)); // warm the JIT
   const m = boot(1);
-  const { wallMs, peakPages, report } = run(m, writes);
+  const { wallMs, cpuMs, peakPages, report } = run(m, writes);
   if (E.isLeft(report)) throw new Error(`file benchmark failed: ${report.left}`);
   const r = report.right.report;
   return {
@@ -68,6 +79,8 @@ export function benchFileWrites(writes: number): FileWritesResult {
     syscalls: r.syscalls.total,
     wallMs,
     syscallsPerSec: (r.syscalls.total * 1000) / wallMs,
+    cpuMs,
+    syscallsPerCpuSec: (r.syscalls.total * 1000) / cpuMs,
     peakCachePages: peakPages,
     peakCacheBytes: peakPages * 4096,
     guestMemBytes: m.spec.memBytes,

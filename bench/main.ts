@@ -8,6 +8,7 @@ import { benchMemory } from './memory.js';
 import { benchFileWrites } from './file-writes.js';
 import { benchFormatMemory, benchFormats } from './formats.js';
 import { benchThroughput } from './throughput.js';
+import { benchScsiThroughput } from './scsi-throughput.js';
 import { DEFAULT_JOB } from '../workload/index.js';
 
 const GiB = 1024 ** 3;
@@ -23,13 +24,22 @@ if (process.argv[2] === '--memory-child') {
   console.log(`  simulated I/Os: ${t.ios} in ${t.wallMs.toFixed(0)} ms wall → ${Math.round(t.simIosPerSec).toLocaleString('en-US')} I/Os per second`);
   console.log(`  Uint8Array.set of the same 4 KiB blocks to the same offsets in a ${(DEFAULT_JOB.size! / 2 ** 20).toFixed(0)} MiB buffer: ${Math.round(t.copiesPerSec).toLocaleString('en-US')} copies per second`);
   console.log(`  (into a cache-hot 256 KiB window instead: ${Math.round(t.hotCopiesPerSec).toLocaleString('en-US')} copies per second; ratio against it ${(t.simIosPerSec / t.hotCopiesPerSec).toFixed(3)})`);
+  console.log(`  per CPU-second of this process: ${Math.round(t.simIosPerCpuSec).toLocaleString('en-US')} I/Os against ${Math.round(t.copiesPerCpuSec).toLocaleString('en-US')} copies, ratio ${(t.simIosPerCpuSec / t.copiesPerCpuSec).toFixed(3)}`);
   console.log(`  ratio: ${t.ratio.toFixed(3)} (target ≥ 0.10)    [modelled guest IOPS: ${Math.round(t.virtualIops).toLocaleString('en-US')}]`);
+  const sc = benchScsiThroughput(Number(process.env.IOPATH_BENCH_SCSI_IOS ?? ios));
+  const rate = (r: { ios: number; wallMs: number; simIosPerSec: number; virtualIops: number }): string =>
+    `${r.ios} I/Os in ${r.wallMs.toFixed(0)} ms wall → ${Math.round(r.simIosPerSec).toLocaleString('en-US')} I/Os per second [modelled guest IOPS ${Math.round(r.virtualIops).toLocaleString('en-US')}]`;
+  console.log('virtio-scsi beside virtio-blk (same job, same image; best of alternating runs):');
+  console.log(`  virtio-blk  /dev/vda: ${rate(sc.blk)}`);
+  console.log(`  virtio-scsi /dev/sda: ${rate(sc.scsi)}`);
+  console.log(`  ratio: ${sc.ratio.toFixed(3)} of virtio-blk (target ≥ 0.8)`);
   const fw = benchFileWrites(Number(process.env.IOPATH_BENCH_FILE_WRITES ?? 100_000));
   const MiB = 1024 * 1024;
   const wb = fw.writtenBack;
   console.log('Buffered file writes (4 KiB pwrite, psync, into /mnt/bench on ext3; page cache writeback to virtio-blk):');
   console.log(`  system calls: ${fw.syscalls.toLocaleString('en-US')} in ${fw.wallMs.toFixed(0)} ms wall → ${Math.round(fw.syscallsPerSec).toLocaleString('en-US')} per second`);
   console.log(`  raw block spine (above): ${Math.round(t.simIosPerSec).toLocaleString('en-US')} I/Os per second; ratio ${(fw.syscallsPerSec / t.simIosPerSec).toFixed(3)} (target ≥ 0.5)`);
+  console.log(`  per CPU-second: ${Math.round(fw.syscallsPerCpuSec).toLocaleString('en-US')} system calls against the spine's ${Math.round(t.simIosPerCpuSec).toLocaleString('en-US')} I/Os, ratio ${(fw.syscallsPerCpuSec / t.simIosPerCpuSec).toFixed(3)}`);
   console.log(`  written back during the window: ${(wb.periodic + wb.background + wb.sync + wb.vmscan).toLocaleString('en-US')} pages (background ${wb.background}, periodic ${wb.periodic}, sync ${wb.sync}, vmscan ${wb.vmscan}); ${fw.throttles} writer throttles; ${(fw.virtualNs / 1e6).toFixed(1)} ms of virtual time`);
   console.log(`  page cache peak: ${(fw.peakCacheBytes / MiB).toFixed(1)} MiB of ${(fw.guestMemBytes / MiB).toFixed(0)} MiB guest memory ${fw.peakCacheBytes <= fw.guestMemBytes ? '(within it)' : '(EXCEEDS IT)'}`);
   const bytes = Number(process.env.IOPATH_BENCH_MEMORY_BYTES ?? GiB);

@@ -16,6 +16,9 @@ export interface ThroughputResult {
   ios: number;
   wallMs: number;
   simIosPerSec: number;
+  /** Simulated I/Os and plain copies per CPU-second of this process (steadier on a loaded machine). */
+  simIosPerCpuSec: number;
+  copiesPerCpuSec: number;
   /** Plain copies of the job's bytes to the job's offsets. */
   copiesPerSec: number;
   /** Plain copies into a cache-hot window, for comparison. */
@@ -29,7 +32,7 @@ export interface ThroughputResult {
  * offsets, in the same order, as the job's writes (its own offset stream, computed
  * beforehand), into a buffer the size of the job's region that is already paged in.
  */
-function copyRate(job: FioJob, deviceBytes: number, seed: number): number {
+function copyRate(job: FioJob, deviceBytes: number, seed: number): { wall: number; cpu: number } {
   const { bs } = job;
   const offsets: number[] = [];
   for (const io of ioStream(job, { deviceBytes, rng: new Rng(seed) })) offsets.push(io.offset);
@@ -37,13 +40,15 @@ function copyRate(job: FioJob, deviceBytes: number, seed: number): number {
   const dst = new Uint8Array(jobExtent(job, deviceBytes).blocks * bs).fill(1);
   let sink = 0;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (const off of offsets) {
     dst.set(src, off);
     sink ^= dst[off];
   }
   const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
   if (sink === -1) console.log(sink);
-  return (offsets.length * 1000) / ms;
+  return { wall: (offsets.length * 1000) / ms, cpu: (offsets.length * 1e6) / (c.user + c.system) };
 }
 
 /** The same copy into a 256 KiB window that stays in the CPU's caches (an upper bound on copy speed). */
@@ -71,14 +76,17 @@ export function benchThroughput(ios: number): ThroughputResult {
   const m = startMachine(spec.right, { seed: 1 });
   if (E.isLeft(m)) throw new Error('default VM does not boot');
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const r = runJobs(m.right, [job]);
   const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   if (E.isLeft(r)) throw new Error('benchmark job failed');
   const simIosPerSec = (r.right.metrics.ios * 1000) / wallMs;
   // The job's own offset stream: run-jobs seeds job 0 of a seed-1 machine with 1_000_003.
   const deviceBytes = m.right.guest.disks[0].disk.capacitySectors * 512;
   copyRate(job, deviceBytes, 1_000_003);
-  const copiesPerSec = copyRate(job, deviceBytes, 1_000_003);
+  const copies = copyRate(job, deviceBytes, 1_000_003);
+  const copiesPerSec = copies.wall;
   hotCopyRate(4096, 200_000);
   const hotCopiesPerSec = hotCopyRate(4096, Math.max(200_000, ios));
   return {
@@ -87,6 +95,8 @@ export function benchThroughput(ios: number): ThroughputResult {
     simIosPerSec,
     copiesPerSec,
     hotCopiesPerSec,
+    simIosPerCpuSec: (r.right.metrics.ios * 1e6) / (cpu.user + cpu.system),
+    copiesPerCpuSec: copies.cpu,
     ratio: simIosPerSec / copiesPerSec,
     virtualIops: (r.right.metrics.ios * 1e9) / r.right.metrics.windowNs,
   };

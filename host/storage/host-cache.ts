@@ -181,7 +181,8 @@ export class VolatileCache {
 
   truncate(size: number): void {
     const keep = Math.ceil(size / CHUNK);
-    for (const k of this.dirty.keys()) if (k >= keep) this.dirty.delete(k);
+    // Growing (qcow2 appending a cluster) keeps every dirty chunk: only a shrink scans them.
+    if (size < this.stable.length) for (const k of this.dirty.keys()) if (k >= keep) this.dirty.delete(k);
     this.zeroRanges = this.zeroRanges.filter(([f]) => f < keep).map(([f, e]) => [f, Math.min(e, keep)] as const);
     const tail = size % CHUNK;
     const c = tail ? this.dirty.get(keep - 1) : undefined;

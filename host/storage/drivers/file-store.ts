@@ -6,6 +6,11 @@
  * it was never written). Zeroing up to the end of the file shrinks and regrows it
  * instead, which does leave a hole: that is what makes discarding a whole disk cheap.
  *
+ * The store remembers which chunks it has written since it opened the file (a sparse
+ * bitmap); a chunk past the file's size at open and never written reads as zero already,
+ * so zeroing it costs nothing (qcow2 zero-filling the rest of each newly allocated
+ * cluster at the end of the image is the common case).
+ *
  * Every method may throw a Node.js system error; the driver turns those into EIO/ENOSPC.
  */
 import * as fs from 'node:fs';
@@ -13,14 +18,56 @@ import { CHUNK, type StableStore } from '../host-cache.js';
 
 /** Piece size for zeroing inside the file. */
 const ZERO_PIECE = 1 << 20;
+/** Chunks per block of the written-chunks bitmap. */
+const MAP_BLOCK = 1 << 15;
+
+/** A sparse bitmap of chunk indices. */
+class ChunkBitmap {
+  private readonly blocks = new Map<number, Uint32Array>();
+
+  set(idx: number): void {
+    const key = Math.floor(idx / MAP_BLOCK);
+    let b = this.blocks.get(key);
+    if (b === undefined) this.blocks.set(key, (b = new Uint32Array(MAP_BLOCK / 32)));
+    const bit = idx % MAP_BLOCK;
+    b[bit >>> 5] |= 1 << (bit & 31);
+  }
+
+  has(idx: number): boolean {
+    const b = this.blocks.get(Math.floor(idx / MAP_BLOCK));
+    if (b === undefined) return false;
+    const bit = idx % MAP_BLOCK;
+    return (b[bit >>> 5] & (1 << (bit & 31))) !== 0;
+  }
+
+  /** Forget every index ≥ `from`. */
+  clearFrom(from: number): void {
+    for (const [key, b] of this.blocks) {
+      const base = key * MAP_BLOCK;
+      if (base >= from) this.blocks.delete(key);
+      else if (base + MAP_BLOCK > from) for (let bit = from - base; bit < MAP_BLOCK; bit++) b[bit >>> 5] &= ~(1 << (bit & 31));
+    }
+  }
+}
 
 export class FileStore implements StableStore {
   private zeroPiece: Uint8Array | undefined;
+  private probe: Uint8Array | undefined;
+  /** Chunks below this may hold data the file had when opened. */
+  private readonly openedChunks: number;
+  private readonly written = new ChunkBitmap();
 
   constructor(
     private readonly fd: number,
     public length: number,
-  ) {}
+  ) {
+    this.openedChunks = Math.ceil(length / CHUNK);
+  }
+
+  /** Whether chunk `idx` may hold non-zero bytes. */
+  private mayHoldData(idx: number): boolean {
+    return idx < this.openedChunks || this.written.has(idx);
+  }
 
   read(offset: number, out: Uint8Array): void {
     let done = 0;
@@ -33,6 +80,7 @@ export class FileStore implements StableStore {
   }
 
   writeChunk(idx: number, data: Uint8Array): Uint8Array {
+    this.written.set(idx);
     this.writeAt(idx * CHUNK, data, Math.min(CHUNK, this.length - idx * CHUNK));
     return data;
   }
@@ -44,10 +92,27 @@ export class FileStore implements StableStore {
     if (b === this.length) {
       fs.ftruncateSync(this.fd, a);
       fs.ftruncateSync(this.fd, this.length);
+      this.written.clearFrom(first);
       return;
     }
+    // Only the runs of chunks that may hold data need zeroing.
+    const last = Math.ceil(b / CHUNK);
+    for (let i = first; i < last; ) {
+      if (!this.mayHoldData(i)) {
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < last && this.mayHoldData(j)) j++;
+      this.zeroBytes(i * CHUNK, Math.min(j * CHUNK, b));
+      i = j;
+    }
+  }
+
+  /** Write zeroes over [a, b), skipping pieces that already read as zero. */
+  private zeroBytes(a: number, b: number): void {
     const zero = (this.zeroPiece ??= new Uint8Array(ZERO_PIECE));
-    const probe = new Uint8Array(ZERO_PIECE);
+    const probe = (this.probe ??= new Uint8Array(ZERO_PIECE));
     for (let pos = a; pos < b; pos += ZERO_PIECE) {
       const n = Math.min(ZERO_PIECE, b - pos);
       const cur = n === ZERO_PIECE ? probe : probe.subarray(0, n);
@@ -58,6 +123,7 @@ export class FileStore implements StableStore {
 
   truncate(size: number): void {
     fs.ftruncateSync(this.fd, size);
+    if (size < this.length) this.written.clearFrom(Math.ceil(size / CHUNK));
     this.length = size;
   }
 
