@@ -34,6 +34,38 @@ describe('iopath run', () => {
     expect(typeof j.interrupts).toBe('number');
   });
 
+  it('reports a job on a virtio-scsi disk as /dev/sda, with the same per-I/O columns (golden)', () => {
+    const job = join(tmp, 'scsi-qd4.fio');
+    writeFileSync(job, '[qd4]\nrw=randwrite\nbs=4k\niodepth=4\nsize=16m\nnumber_ios=500\nio_size=2m\ndirect=1\nioengine=libaio\n');
+    const scsi = ['-m', '256M', '-blockdev', 'driver=raw,node-name=d0,file.driver=memory,file.size=64M', '-device', 'virtio-scsi-pci,id=scsi0', '-device', 'scsi-hd,bus=scsi0.0,drive=d0'];
+    const a = capture(() => runRun(scsi, { job, seed: '3' }));
+    expect(a.code).toBe(0);
+    expect(a.out.split('\n')[0]).toBe('qd4 on /dev/sda');
+    golden('run-scsi-qd4.out', a.out);
+    const j = JSON.parse(capture(() => runRun(scsi, { job, seed: '3', json: true })).out);
+    expect(j.devices).toEqual(['/dev/sda']);
+    expect(j.ios).toBe(500);
+    expect(j.perIo.interrupts).toBeGreaterThan(0);
+  });
+
+  it('runs scripted device_add / device_del at their times and reports QMP\'s answers', () => {
+    const job = join(tmp, 'scsi-qd1.fio');
+    writeFileSync(job, '[qd1]\nrw=randwrite\nbs=4k\niodepth=1\nsize=16m\nnumber_ios=400\ndirect=1\nioengine=libaio\n');
+    const mem = (id: string) => ['-blockdev', `driver=raw,node-name=${id},file.driver=memory,file.size=64M`];
+    const vm = ['-m', '256M', ...mem('d0'), ...mem('d1'), '-device', 'virtio-scsi-pci,id=scsi0', '-device', 'scsi-hd,bus=scsi0.0,drive=d0'];
+    const event = ['500us device_add scsi-hd,bus=scsi0.0,scsi-id=1,drive=d1,id=hot1', '1ms device_del hot1', '1ms device_del hot1'];
+    const r = capture(() => runRun(vm, { job, seed: '1', event }));
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n').slice(0, 3)).toEqual([
+      'at 500.0 µs: device_add scsi-hd,bus=scsi0.0,scsi-id=1,drive=d1,id=hot1: ok',
+      'at 1.00 ms: device_del hot1: ok',
+      "at 1.00 ms: device_del hot1: error: Device 'hot1' not found",
+    ]);
+    const bad = capture(() => runRun(vm, { job, seed: '1', event: ['later device_del hot1'] }));
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("--event 'later device_del hot1'");
+  });
+
   it('refuses a bad command line with QEMU\'s message and exit 1', () => {
     const r = capture(() => runRun(['-device', 'virtio-blk-pci,foo=1'], { seed: '1' }));
     expect(r.code).toBe(1);

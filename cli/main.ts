@@ -3,7 +3,7 @@
  * The `iopath` command.
  *
  *   iopath compare                      the default comparison (what `npm start` prints)
- *   iopath run [--job F] [--seed N] [--json] [--costs F] [-- QEMU args]
+ *   iopath run [--job F] [--seed N] [--json] [--costs F] [--event 'T CMD']... [-- QEMU args]
  *   iopath trace --op 'write /mnt/f 4096@0; fsync /mnt/f' [--seed N] [-- QEMU args]
  *   iopath costs                        the cost model: every name, default and source
  *   iopath img <command> ...            qemu-img's create, info, check, map, convert, compare,
@@ -36,6 +36,7 @@ program
   .option('--mount <dir>', 'jobs on files: mount the file system here first (made if missing)', '/mnt')
   .option('--device <dev>', 'jobs on files: the block device holding the file system', '/dev/vda')
   .option('--no-mkfs', 'jobs on files: mount the file system already on the device instead of running mkfs.ext3 first')
+  .option('--event <event...>', "QMP command at a time into the run: '2ms device_add scsi-hd,bus=scsi0.0,drive=d1,id=hot1' or '5ms device_del hot1' (repeatable)")
   .argument('[qemu...]', 'QEMU command-line arguments')
   .action((qemu: string[], opts) => process.exit(runRun(qemu, opts)));
 

@@ -1,7 +1,9 @@
 /** `iopath run`: one job on one VM, reported as text or JSON. */
 import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
+import { parseEvents, type EventOutcome } from '../report/events.js';
 import { runExperiment } from '../report/experiment.js';
+import { fmtNs } from '../report/format.js';
 import { renderRun, runJson } from '../report/text.js';
 import { renderTimeline } from '../report/timeline.js';
 import type { TraceEvent } from '../sim/trace.js';
@@ -20,6 +22,8 @@ export interface RunOpts {
   mount?: string;
   device?: string;
   mkfs?: boolean;
+  /** Scripted QMP commands: '<time> device_add <options>' / '<time> device_del <id>'. */
+  event?: string[];
 }
 
 function loadJobs(file: string | undefined): E.Either<string, FioJob[]> {
@@ -48,15 +52,23 @@ export function runRun(qemu: string[], opts: RunOpts): number {
     if (onFiles < jobs.right.length) return fail(`${opts.job}: jobs on files and jobs on block devices (filename=/dev/…) cannot run together; use two job files`);
     return runFilesRun(args, jobs.right, label, seed, costs, { ...opts, timeline });
   }
+  const scripted = parseEvents(opts.event ?? []);
+  if (E.isLeft(scripted)) return fail(scripted.left);
   const record = timeline > 0 || opts.chromeTrace !== undefined;
-  const r = runExperiment({ label, qemuArgs: args, jobs: jobs.right }, seed, costs, record);
+  const r = runExperiment({ label, qemuArgs: args, jobs: jobs.right, events: scripted.right }, seed, costs, record);
   if (E.isLeft(r)) return fail(r.left);
-  const { report, events = [] } = r.right;
+  const { report, events = [], outcomes } = r.right;
   const traceFailed = writeChromeTrace(opts.chromeTrace, events);
   if (traceFailed !== undefined) return traceFailed;
   if (timeline > 0) process.stdout.write(renderTimeline(firstIos(events, timeline), { withWork: true }) + '\n\n');
-  process.stdout.write((opts.json ? JSON.stringify(runJson(report), null, 2) : renderRun(report)) + '\n');
+  if (opts.json) process.stdout.write(JSON.stringify(outcomes.length > 0 ? { ...runJson(report), events: outcomes } : runJson(report), null, 2) + '\n');
+  else process.stdout.write(renderOutcomes(outcomes) + renderRun(report) + '\n');
   return 0;
+}
+
+/** One line per scripted event: its time and QMP's answer. */
+function renderOutcomes(outcomes: readonly EventOutcome[]): string {
+  return outcomes.map((o) => `at ${fmtNs(o.atNs)}: ${o.command}: ${o.error === undefined ? 'ok' : `error: ${o.error}`}\n`).join('');
 }
 
 /** The measured window's events up to the completion of its `n`th I/O. */

@@ -14,11 +14,16 @@
  * first access to an MMIO page is an EPT_VIOLATION on real hardware too, and after it the
  * page's MMIO SPTE makes every later access an EPT_MISCONFIG.
  *
+ * virtio-scsi (virtio-scsi-pci and a scsi-hd, the job on /dev/sda) with MSI-X and ioeventfd
+ * costs the same exits per request as virtio-blk: the same workload and seed through both
+ * give, request by request, the same exits (reason, purpose, handler): one notify exit
+ * handled in KVM, no exit to QEMU, one interrupt.
+ *
  * Determinism: the same VM, workload and seed twice give the same trace, event for event.
  * Windowing: the metrics `runJobs` returns are the counts of that run's window.
  *
- * Runs: 60 per exit configuration, 60 for determinism, 15 for windowing; IOPATH_DEEP=1
- * gives ten times as many.
+ * Runs: 60 per exit configuration, 30 for virtio-scsi against virtio-blk, 60 for
+ * determinism, 15 for windowing; IOPATH_DEEP=1 gives ten times as many.
  */
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
@@ -28,7 +33,7 @@ import { vmErrorMessage } from '../vm/errors.js';
 import type { Machine } from '../vm/machine.js';
 import { runJobs, type JobRunResult } from '../vm/run-jobs.js';
 import { DEFAULT_JOB, type FioJob, type FioRw } from '../workload/index.js';
-import { boot, knobsArb, runs, vmArgs, windowEvents, type Knobs } from './support/vm.js';
+import { boot, guestDiskOf, knobsArb, runs, vmArgs, windowEvents, type Frontend, type Knobs } from './support/vm.js';
 
 const DRIVE = 'if=none,id=d0,driver=memory,size=64M';
 
@@ -121,6 +126,48 @@ describe.each(CONFIGS)('exits per request at iodepth 1: $name', ({ msix, ioevent
         expect(r.jobs[0].errors).toBe(0);
       }),
       { numRuns: runs(60) },
+    );
+  });
+});
+
+describe('exits per request at iodepth 1: virtio-scsi as virtio-blk (MSI-X, ioeventfd=on)', () => {
+  /** Each request's exits as reason/purpose/handler, and the window's irq and exits-to-QEMU counts. */
+  function exitsPerRequest(k: Knobs, w: Workload, seed: number, frontend: Frontend): { perRequest: string[][]; irqs: number; toQemu: number; notifyAddrs: Set<number>; errors: number } {
+    const knobs: Knobs = { ...k, frontend };
+    const m = boot(vmArgs(knobs, DRIVE), { seed, record: true });
+    const filename = guestDiskOf(knobs);
+    run(m, [job({ ...w, ios: 1 }, 1, { filename })]);
+    const r = run(m, [job(w, 1, { filename })]);
+    const win = windowEvents(m.recorder!.events, 1);
+    const reqs = perRequest(win);
+    const exits = win.filter(isExit);
+    return {
+      perRequest: reqs.map((evs) => evs.filter(isExit).map((e) => `${e.reason}/${e.purpose}/${e.handler}`)),
+      irqs: win.filter((e) => e.kind === 'irq').length,
+      toQemu: exits.filter((e) => e.handler === 'qemu').length,
+      notifyAddrs: new Set(exits.filter((e) => e.purpose === 'notify').map((e) => e.addr!)),
+      errors: r.jobs[0].errors,
+    };
+  }
+
+  it('the same workload and seed give the same exits, request by request: one notify exit in KVM, one interrupt, nothing to QEMU', () => {
+    fc.assert(
+      fc.property(knobsArb, workloadArb(30), fc.integer(), (k, w, seed) => {
+        const knobs: Knobs = { ...k, msix: true, ioeventfd: true };
+        const blk = exitsPerRequest(knobs, w, seed, 'virtio-blk');
+        const scsi = exitsPerRequest(knobs, w, seed, 'virtio-scsi');
+        expect(scsi.errors).toBe(0);
+        expect(scsi.perRequest).toHaveLength(w.ios);
+        for (const [i, exits] of scsi.perRequest.entries()) {
+          expect(exits.filter((x) => x.includes('/notify/')), `virtio-scsi request ${i}: ${exits.join(', ')}`).toEqual(['EPT_MISCONFIG/notify/kvm']);
+        }
+        expect(scsi.perRequest).toEqual(blk.perRequest);
+        expect([scsi.irqs, scsi.toQemu]).toEqual([w.ios, 0]);
+        expect([blk.irqs, blk.toQemu]).toEqual([w.ios, 0]);
+        // Every request rang the same doorbell (its request queue's).
+        expect(scsi.notifyAddrs.size).toBe(1);
+      }),
+      { numRuns: runs(30) },
     );
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Crash consistency of the guest's ext3 through virtio-blk: random sequences of system
+ * Crash consistency of the guest's ext3 through virtio-blk (/dev/vda) and through
+ * virtio-scsi and scsi-hd (/dev/sda): random sequences of system
  * calls (fs-model/commands, with sleeps so the flusher and the journal's commit timer run)
  * on a raw image in memory and on a real host file, then a power cut at a random
  * instant — during a call, between calls, or while writeback and commits are in flight
@@ -16,7 +17,8 @@
  *
  * The drive is `cache=writeback` (QEMU's default): what the guest did not flush is lost.
  * Failures print fast-check's seed and path; the first input is the simulation's seed.
- * Runs: 60 per back end (IOPATH_DEEP=1: 600), up to 40 commands each.
+ * Runs: 60 per back end over virtio-blk, 20 over virtio-scsi (IOPATH_DEEP=1: ten times as
+ * many), up to 40 commands each.
  */
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
@@ -32,8 +34,10 @@ import { checkFsck, readTree } from './fs-model/tree.js';
 import { guestOs } from '../report/file-experiment.js';
 import { DISK, fsBackends } from './fs-model/backends.js';
 
-const RUNS = runs(60);
-const BACKENDS = fsBackends('iopath-fscrash-');
+const FRONTENDS = [
+  { frontend: 'virtio-blk', runs: runs(60), backends: fsBackends('iopath-fscrash-') },
+  { frontend: 'virtio-scsi', runs: runs(20), backends: fsBackends('iopath-fscrash-scsi-', 'virtio-scsi') },
+] as const;
 
 /**
  * When the power goes: up to 60 µs after the start of the nth call (so inside a write, an
@@ -50,12 +54,12 @@ const cutArb: fc.Arbitrary<Cut> = fc.oneof(
 /** The deep profile runs ten times as long as vitest's default timeout allows. */
 const DEEP_TIMEOUT = DEEP ? 60 * 60_000 : undefined;
 
-describe('after a power cut, the guest file system holds what fsync promised and nothing that was never written', () => {
-  for (const b of BACKENDS) {
+describe.each(FRONTENDS)('after a power cut, the guest file system holds what fsync promised and nothing that was never written ($frontend)', ({ runs: RUNS, backends }) => {
+  for (const b of backends) {
     it(b.name, () => {
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 1 << 30 }), fc.commands(fsCommands({ remount: false, sleepNs: 8e9 }), { maxCommands: 40, size: 'medium' }), cutArb, (seed, cmds, cut) => {
-          const real = bootFs(b.args(), seed);
+          const real = bootFs(b.args(), seed, true, b.device);
           const model = new FsModel();
           const waitNs = 'atNs' in cut ? cut.atNs : cut.delayNs;
           if ('atNs' in cut) real.cutAt = real.m.sim.now + cut.atNs;
@@ -72,7 +76,7 @@ describe('after a power cut, the guest file system holds what fsync promised and
           if (E.isLeft(m2)) throw new Error(`reboot: ${vmErrorMessage(m2.left)}`);
           const os2 = guestOs(m2.right);
           if (E.isLeft(os2)) throw new Error(os2.left);
-          const after = new FsReal(m2.right, os2.right, os2.right.spawn('after-crash', 0));
+          const after = new FsReal(m2.right, os2.right, os2.right.spawn('after-crash', 0), b.device);
           checkFsck(after, 'd0', DISK);
           mountOn(after, false);
           checkAfterCrash(model, readTree(after));

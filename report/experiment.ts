@@ -8,20 +8,26 @@ import type { TraceEvent } from '../sim/trace.js';
 import { cmdlineErrorMessage, parseQemuArgs } from '../vm/cmdline/index.js';
 import { vmErrorMessage } from '../vm/errors.js';
 import { startMachine, type Machine, type MachineOptions } from '../vm/machine.js';
+import { guestDisks } from '../vm/guest-boot.js';
 import { runJobs } from '../vm/run-jobs.js';
 import type { FioJob } from '../workload/index.js';
+import { scheduleEvents, type EventOutcome, type ScriptedEvent } from './events.js';
 import { buildRunReport, type RunReport } from './run-report.js';
 
 export interface Experiment {
   label: string;
   qemuArgs: readonly string[];
   jobs: readonly FioJob[];
+  /** QMP commands at times into the measured window (`iopath run --event`). */
+  events?: readonly ScriptedEvent[];
 }
 
 export interface ExperimentResult {
   report: RunReport;
   /** Every trace event, when the experiment was run with `record`. */
   events?: TraceEvent[];
+  /** What each scripted event did, in the order they ran. */
+  outcomes: EventOutcome[];
 }
 
 /** A machine booted from QEMU arguments, or the message that says why not (QEMU's, or the VM's). */
@@ -34,7 +40,16 @@ export function bootFromArgs(qemuArgs: readonly string[], opts: MachineOptions):
 export function runExperiment(x: Experiment, seed: number, costs?: CostModel, record = false): E.Either<string, ExperimentResult> {
   const m = bootFromArgs(x.qemuArgs, { seed, costs, record });
   if (E.isLeft(m)) return m;
+  const outcomes: EventOutcome[] = [];
+  scheduleEvents(m.right, x.events ?? [], outcomes);
   const r = runJobs(m.right, x.jobs);
   if (E.isLeft(r)) return E.left(vmErrorMessage(r.left));
-  return E.right({ report: buildRunReport(x.label, r.right.metrics), events: m.right.recorder?.events });
+  return E.right({ report: buildRunReport(x.label, r.right.metrics, jobDevices(m.right, x.jobs)), events: m.right.recorder?.events, outcomes });
+}
+
+/** The devices the jobs ran on, as run-jobs resolves `filename=` (default: the first disk). */
+export function jobDevices(m: Machine, jobs: readonly FioJob[]): string[] {
+  const first = guestDisks(m.guest)[0]?.name;
+  const names = jobs.map((j) => j.filename ?? (first === undefined ? undefined : `/dev/${first}`)).filter((n): n is string => n !== undefined);
+  return [...new Set(names.map((n) => (n.startsWith('/dev/') ? n : `/dev/${n}`)))];
 }

@@ -8,6 +8,8 @@ import type { ExitHandler, ExitPurpose, ExitReason } from '../sim/trace.js';
 
 export interface RunReport {
   label: string;
+  /** The guest block devices the jobs ran on (`/dev/vda`, `/dev/sda`). */
+  devices: string[];
   ios: number;
   errors: number;
   bytes: number;
@@ -30,15 +32,34 @@ export interface RunReport {
   perIo: { exits: number; notifications: number; interrupts: number };
   /** Busy fraction of each context over the measured window, 0..1. */
   utilization: Record<string, number>;
+  /**
+   * CPU time per I/O from the `work` spans: on the guest's vCPUs (the guest kernel's path:
+   * block layer, driver, interrupt handler, and the vCPU's share of exits) and on QEMU's
+   * contexts (main loop, iothreads: device emulation and completion).
+   */
+  cpuPerIoNs: { guest: number; qemu: number };
 }
 
-export function buildRunReport(label: string, m: MetricsSnapshot): RunReport {
+/** Busy time of the guest's vCPUs and of QEMU's contexts, from the per-context work spans. */
+export function busySplit(busyNs: Record<string, number>): { guest: number; qemu: number } {
+  let guest = 0;
+  let qemu = 0;
+  for (const [ctx, ns] of Object.entries(busyNs)) {
+    if (ctx.startsWith('vcpu')) guest += ns;
+    else qemu += ns;
+  }
+  return { guest, qemu };
+}
+
+export function buildRunReport(label: string, m: MetricsSnapshot, devices: readonly string[] = []): RunReport {
   const lat = m.latenciesNs;
   const ios = m.ios;
   const per = (n: number): number => (ios === 0 ? 0 : n / ios);
   const elapsed = m.windowNs;
+  const busy = busySplit(m.busyNs);
   return {
     label,
+    devices: [...devices],
     ios,
     errors: m.ioErrors,
     bytes: m.bytes,
@@ -58,5 +79,6 @@ export function buildRunReport(label: string, m: MetricsSnapshot): RunReport {
     irqByPath: m.irqByPath,
     perIo: { exits: per(m.exits.total), notifications: per(m.notifications), interrupts: per(m.interrupts) },
     utilization: Object.fromEntries(Object.entries(m.busyNs).map(([k, v]) => [k, elapsed > 0 ? v / elapsed : 0])),
+    cpuPerIoNs: { guest: per(busy.guest), qemu: per(busy.qemu) },
   };
 }

@@ -5,9 +5,10 @@ import type { RunReport } from './run-report.js';
 
 export function renderRun(r: RunReport): string {
   const lines: string[] = [];
-  lines.push(`${r.label}`);
+  lines.push(r.devices.length > 0 ? `${r.label} on ${r.devices.join(', ')}` : r.label);
   lines.push(`  I/Os ${fmtNum(r.ios)} (${r.errors} errors) in ${fmtNs(r.elapsedNs)} of virtual time: ${fmtRate(r.iops)} IOPS, latency p50 ${fmtNs(r.latencyNs.p50)}, p99 ${fmtNs(r.latencyNs.p99)}`);
   lines.push(`  per I/O: ${r.perIo.exits.toFixed(2)} exits, ${r.perIo.notifications.toFixed(2)} notifications, ${r.perIo.interrupts.toFixed(2)} interrupts`);
+  lines.push(`  CPU per I/O: guest vCPUs ${fmtNs(r.cpuPerIoNs.guest)}, QEMU ${fmtNs(r.cpuPerIoNs.qemu)}`);
   lines.push(`  kicks suppressed ${fmtNum(r.kicksSuppressed)}, interrupts suppressed ${fmtNum(r.interruptsSuppressed)}`);
   const reasons = EXIT_REASONS.filter((x) => r.exits.byReason[x] > 0);
   lines.push(
@@ -33,14 +34,17 @@ export function renderComparison(title: string, runs: RunReport[]): string {
     (r.exits.byHandler.qemu / Math.max(1, r.ios)).toFixed(2),
     r.perIo.notifications.toFixed(2),
     r.perIo.interrupts.toFixed(2),
+    fmtNs(r.cpuPerIoNs.guest),
+    fmtNs(r.cpuPerIoNs.qemu),
   ]);
-  return `${title}\n` + table(['configuration', 'IOPS', 'p50', 'p99', 'exits/IO', 'KVM/IO', 'QEMU/IO', 'notify/IO', 'irq/IO'], rows);
+  return `${title}\n` + table(['configuration', 'IOPS', 'p50', 'p99', 'exits/IO', 'KVM/IO', 'QEMU/IO', 'notify/IO', 'irq/IO', 'guest CPU/IO', 'QEMU CPU/IO'], rows);
 }
 
 /** The JSON shape of `iopath run --json`. */
 export function runJson(r: RunReport): object {
   return {
     label: r.label,
+    devices: r.devices,
     ios: r.ios,
     errors: r.errors,
     iops: r.iops,
@@ -54,5 +58,6 @@ export function runJson(r: RunReport): object {
     irqByPath: r.irqByPath,
     perIo: r.perIo,
     utilization: r.utilization,
+    cpuPerIoNs: r.cpuPerIoNs,
   };
 }

@@ -223,6 +223,7 @@ export function buildScsiDisk(env: BuildEnv, dev: ScsiDiskSpec, name: string, ho
     kind: dev.driver,
     sim: env.sim,
     trace: env.trace,
+    costs: env.costs,
     context: hba.model.context,
     ...(drive ? { backend: drive.blk } : {}),
     ...(dev.drive !== undefined ? { driveId: dev.drive } : {}),

@@ -59,6 +59,11 @@ export function startBlockJob(k: GuestKernel, blk: BlkMq, user: DmaAllocator, sp
   const completedQueue: { io: JobIo; status: BlkStatus; buf: number }[] = [];
 
   let submitPending = false;
+  // The names of this job's two kinds of work, made once (they label every piece).
+  const submitWhat = spec.name + ' submit';
+  const reapWhat = spec.name + ' reap';
+  const syscallNs = k.costs.ns('guest.syscall');
+  const wakeupNs = k.costs.ns('guest.task.wakeup');
 
   /**
    * One io_submit of one I/O; the next one is a separate system call, run as its own
@@ -79,7 +84,7 @@ export function startBlockJob(k: GuestKernel, blk: BlkMq, user: DmaAllocator, sp
   const submitMore = (): void => {
     if (submitPending) return;
     submitPending = true;
-    cpu.schedule(spec.name + ' submit', submitOne);
+    cpu.schedule(submitWhat, submitOne);
   };
 
   const submit = (io: JobIo): void => {
@@ -93,20 +98,20 @@ export function startBlockJob(k: GuestKernel, blk: BlkMq, user: DmaAllocator, sp
         unmap: io.op === 'write-zeroes',
       };
       inflight++;
-      k.sim.advance(k.costs.ns('guest.syscall'));
+      k.sim.advance(syscallNs);
       blk.submit(cpu.index, [blkIo], (status: BlkStatus, _rq: BlkRequest) => {
         completedQueue.push({ io, status, buf });
         if (!wakeupPending) {
           wakeupPending = true;
-          k.sim.advance(k.costs.ns('guest.task.wakeup'));
-          cpu.schedule(spec.name + ' reap', reap);
+          k.sim.advance(wakeupNs);
+          cpu.schedule(reapWhat, reap);
         }
       });
   };
 
   const reap = (): void => {
     wakeupPending = false;
-    k.sim.advance(k.costs.ns('guest.syscall'));
+    k.sim.advance(syscallNs);
     for (const c of completedQueue.splice(0)) {
       inflight--;
       done++;

@@ -150,6 +150,7 @@ export class ScsiHost implements ScsiHostLimits {
    */
   scsiDone(cmd: ScsiCmnd): void {
     if (!cmd.inflight) return;
+    this.k.sim.advance(this.k.costs.ns('guest.scsi.done'));
     cmd.inflight = false;
     this.busy--;
     if (cmd.claimed) {

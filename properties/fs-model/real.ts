@@ -1,6 +1,6 @@
 /**
- * The system under test of the file-system suites: a booted VM whose /dev/vda carries an
- * ext3 file system mounted at /mnt, one guest process making the calls, and the real
+ * The system under test of the file-system suites: a booted VM whose disk (/dev/vda, or
+ * /dev/sda behind virtio-scsi) carries an ext3 file system mounted at /mnt, one guest process making the calls, and the real
  * descriptors behind the model's handles. A call runs the simulation until it returns;
  * `callUntil` stops the clock at an instant instead (the crash suite's power cut).
  */
@@ -40,6 +40,8 @@ export class FsReal {
     readonly m: Machine,
     readonly os: GuestOsApi,
     readonly task: Task,
+    /** The block device the file system is on. */
+    readonly device = MOUNT.device,
   ) {}
 
   get sys() {
@@ -88,12 +90,12 @@ export class FsReal {
   }
 }
 
-/** Boot a VM from QEMU arguments, mkfs.ext3 /dev/vda (unless `mkfs` is false) and mount it at /mnt. */
-export function bootFs(args: readonly string[], seed: number, mkfs = true): FsReal {
+/** Boot a VM from QEMU arguments, mkfs.ext3 `device` (unless `mkfs` is false) and mount it at /mnt. */
+export function bootFs(args: readonly string[], seed: number, mkfs = true, device = MOUNT.device): FsReal {
   const m = boot(args, { seed });
   const os = guestOs(m);
   if (E.isLeft(os)) throw new Error(os.left);
-  const r = new FsReal(m, os.right, os.right.spawn('fs-model', 0));
+  const r = new FsReal(m, os.right, os.right.spawn('fs-model', 0), device);
   mountOn(r, mkfs);
   return r;
 }
@@ -101,7 +103,7 @@ export function bootFs(args: readonly string[], seed: number, mkfs = true): FsRe
 /** mkfs (when asked) and mount /mnt, as the suite's process. */
 export function mountOn(r: FsReal, mkfs: boolean): void {
   let res: E.Either<string, void> | undefined;
-  startProc(r.m.sim, mountFs(r.os, r.task, { ...MOUNT, mkfs }), (x) => (res = x));
+  startProc(r.m.sim, mountFs(r.os, r.task, { ...MOUNT, device: r.device, mkfs }), (x) => (res = x));
   r.m.sim.run({ stop: () => res !== undefined });
   if (res === undefined || E.isLeft(res)) throw new Error(`mount: ${res === undefined ? 'never finished' : res.left}`);
 }

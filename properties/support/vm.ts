@@ -23,8 +23,13 @@ export function runs(base: number): number {
   return DEEP ? base * 10 : base;
 }
 
-/** The virtio-blk-pci / VM knobs the suites vary. */
+/** The storage front end: virtio-blk-pci, or virtio-scsi-pci with one scsi-hd on its bus (/dev/sda). */
+export type Frontend = 'virtio-blk' | 'virtio-scsi';
+
+/** The virtio-blk-pci (or virtio-scsi-pci) / VM knobs the suites vary. */
 export interface Knobs {
+  /** Default virtio-blk. */
+  frontend?: Frontend;
   smp: 1 | 2;
   numQueues: 1 | 2;
   queueSize: 16 | 32 | 64 | 128 | 256;
@@ -67,9 +72,35 @@ export function deviceArg(k: Knobs, drive = 'd0'): string {
   return props.join(',');
 }
 
-/** A whole QEMU command line: RAM, vCPUs, the iothread if wanted, one drive, one device. */
+/**
+ * The `-device virtio-scsi-pci,...` text for the same knobs (QEMU's names: num_queues,
+ * virtqueue_size), and the scsi-hd over `drive` on its bus at 0:0:0.
+ */
+export function scsiDeviceArgs(k: Knobs, drive = 'd0'): string[] {
+  const props = [
+    'virtio-scsi-pci,id=scsi0',
+    `num_queues=${k.numQueues}`,
+    `virtqueue_size=${k.queueSize}`,
+    `event_idx=${onOff(k.eventIdx)}`,
+    `indirect_desc=${onOff(k.indirect)}`,
+    `ioeventfd=${onOff(k.ioeventfd)}`,
+  ];
+  if (!k.msix) props.push('vectors=0');
+  if (k.iothread) props.push('iothread=io0');
+  return ['-device', props.join(','), '-device', `scsi-hd,bus=scsi0.0,scsi-id=0,lun=0,drive=${drive},id=hd0`];
+}
+
+/** The -device arguments of the knobs' front end. */
+export function frontendArgs(k: Knobs, drive = 'd0'): string[] {
+  return k.frontend === 'virtio-scsi' ? scsiDeviceArgs(k, drive) : ['-device', deviceArg(k, drive)];
+}
+
+/** The guest's disk the front end gives: /dev/vda or /dev/sda. */
+export const guestDiskOf = (k: Knobs): string => (k.frontend === 'virtio-scsi' ? '/dev/sda' : '/dev/vda');
+
+/** A whole QEMU command line: RAM, vCPUs, the iothread if wanted, one drive, its front end. */
 export function vmArgs(k: Knobs, driveArg: string): string[] {
-  return ['-m', '256M', '-smp', String(k.smp), ...(k.iothread ? ['-object', 'iothread,id=io0'] : []), '-drive', driveArg, '-device', deviceArg(k)];
+  return ['-m', '256M', '-smp', String(k.smp), ...(k.iothread ? ['-object', 'iothread,id=io0'] : []), '-drive', driveArg, ...frontendArgs(k)];
 }
 
 /** Parse argv and boot; a refused command line or a failed boot is a test failure with QEMU's message. */

@@ -5,6 +5,7 @@
  * the driver set as sense_size). Any bytes the device wrote give a result; none throws.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type { GuestMemory } from '../../../hw/memory.js';
 import { SCSI_SENSE_BUFFERSIZE } from '../../../hw/scsi/sense.js';
 import * as S from '../../../hw/scsi/status.js';
 import * as V from '../../../hw/virtio/scsi.js';
@@ -50,4 +51,22 @@ export function virtscsiCompleteFromBytes(cmd: ScsiCmnd, bytes: Uint8Array): voi
   const r = decodeVirtioScsiCmdResp(bytes, SCSI_SENSE_BUFFERSIZE);
   if (E.isRight(r)) virtscsiApplyResponse(cmd, r.right);
   else cmd.hostByte = S.DID_ERROR;
+}
+
+/**
+ * virtscsi_complete_cmd reading the response where the device left it (struct
+ * virtio_scsi_cmd_resp at `addr`: sense_len, resid, status_qualifier, status, response,
+ * then sense[`senseSize`]), field by field as the driver reads the struct: the same result
+ * as virtscsiCompleteFromBytes over those bytes, without copying the whole response.
+ */
+export function virtscsiCompleteFromMem(cmd: ScsiCmnd, mem: GuestMemory, addr: number, senseSize: number): void {
+  const senseLen = mem.read32(addr);
+  const resid = mem.read32(addr + 4);
+  const response = mem.read8(addr + 11);
+  cmd.status = mem.read8(addr + 10);
+  if (resid) cmd.resid = Math.min(resid, cmd.bufflen);
+  cmd.hostByte = virtscsiHostByte(response);
+  if (response === V.VIRTIO_SCSI_S_NEXUS_FAILURE) cmd.status = S.SAM_STAT_RESERVATION_CONFLICT;
+  const n = Math.min(senseLen, senseSize, SCSI_SENSE_BUFFERSIZE);
+  if (senseLen) setSense(cmd, mem.read(addr + V.VIRTIO_SCSI_CMD_RESP_HDR_SIZE, n));
 }

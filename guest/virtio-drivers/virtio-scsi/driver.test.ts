@@ -12,8 +12,10 @@ import { testKernel } from '../../blockdev/testing.js';
 import { newCmnd, type ScsiCmnd } from '../../scsi/cmnd.js';
 import { ScsiDevice } from '../../scsi/device.js';
 import { FakeScsiTarget } from '../../scsi/testing.js';
-import { virtscsiApplyResponse, virtscsiCompleteFromBytes, virtscsiHostByte } from './complete.js';
-import { VIRTSCSI_CDB_SIZE, VIRTSCSI_SENSE_SIZE, VirtioScsiDriver } from './driver.js';
+import { GuestMemory } from '../../../hw/memory.js';
+import { encodeVirtioScsiCmdReq, virtioScsiCmdReqSize } from '../../../hw/virtio/scsi-req.js';
+import { virtscsiApplyResponse, virtscsiCompleteFromBytes, virtscsiCompleteFromMem, virtscsiHostByte } from './complete.js';
+import { VIRTSCSI_CDB_SIZE, VIRTSCSI_SENSE_SIZE, VirtioScsiDriver, writeCmdReq } from './driver.js';
 import { bootScsi, FakeVirtioScsiDevice } from './testing.js';
 
 describe('probe', () => {
@@ -128,6 +130,38 @@ describe('response codes (virtscsi_complete_cmd)', () => {
         expect(cmd.sense.length).toBeLessThanOrEqual(96);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('the command request and response in place', () => {
+  it('writeCmdReq writes the bytes encodeVirtioScsiCmdReq gives, within a page and across one (property)', () => {
+    const mem = new GuestMemory(1 << 20);
+    const size = virtioScsiCmdReqSize(VIRTSCSI_CDB_SIZE, false);
+    fc.assert(
+      fc.property(fc.nat(255), fc.nat(0x3fff), fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.uint8Array({ minLength: 6, maxLength: 16 }), fc.constantFrom(0x1000, 0x1fc0, 0x2fe0, 0x3ffb), (target, lun, tag, cdb, addr) => {
+        mem.fill(addr, size, 0xee);
+        writeCmdReq(mem, addr, target, lun, tag, cdb);
+        const want = encodeVirtioScsiCmdReq({ lun: V.encodeVirtioScsiLun(target, lun), tag: BigInt(tag), taskAttr: V.VIRTIO_SCSI_S_SIMPLE, prio: 0, crn: 0, cdb }, VIRTSCSI_CDB_SIZE);
+        expect(mem.read(addr, size)).toEqual(want);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('virtscsiCompleteFromMem gives the result virtscsiCompleteFromBytes gives over the same bytes (property)', () => {
+    const mem = new GuestMemory(1 << 20);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 108, maxLength: 108 }), fc.nat(1 << 16), fc.constantFrom(0, 1, 96, 500), (bytes, len, senseLen) => {
+        bytes.set([senseLen & 0xff, senseLen >> 8, 0, 0]);
+        const a = fakeCmd(len);
+        const b = fakeCmd(len);
+        virtscsiCompleteFromBytes(a, bytes);
+        mem.write(0x2000, bytes);
+        virtscsiCompleteFromMem(b, mem, 0x2000, VIRTSCSI_SENSE_SIZE);
+        expect([b.status, b.hostByte, b.resid, [...b.sense]]).toEqual([a.status, a.hostByte, a.resid, [...a.sense]]);
+      }),
+      { numRuns: 100 },
     );
   });
 });

@@ -16,7 +16,7 @@
  * complete.ts. Timeouts are left to the host, as Linux's virtscsi_eh_timed_out does
  * (`hostHandlesTimeouts: false` lets the midlayer's error handler abort and reset).
  */
-import type { SgElem } from '../../../hw/memory.js';
+import { PAGE_SIZE, type GuestMemory, type SgElem } from '../../../hw/memory.js';
 import { DID_BAD_TARGET } from '../../../hw/scsi/status.js';
 import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VIRTIO_MSI_NO_VECTOR, featureBits, hasFeature, type Features } from '../../../hw/virtio/constants.js';
 import { VIRTIO_PCI_ISR_QUEUE } from '../../../hw/virtio/pci-layout.js';
@@ -30,7 +30,7 @@ import { ScsiHost } from '../../scsi/host.js';
 import { scanHost } from '../../scsi/scan.js';
 import type { VirtioProbeError } from '../virtio-pci.js';
 import { DriverVirtqueue } from '../virtqueue.js';
-import { virtscsiCompleteFromBytes } from './complete.js';
+import { virtscsiCompleteFromMem } from './complete.js';
 import { VirtscsiEvents } from './events.js';
 import { VirtscsiTmf, type CtrlToken } from './tmf.js';
 import type { VirtioScsiTransport } from './transport.js';
@@ -62,6 +62,36 @@ export interface VirtioScsiInfo {
 interface ReqToken {
   cmd: ScsiCmnd;
   area: number;
+}
+
+/**
+ * virtio_scsi_init_hdr and the CDB copy: struct virtio_scsi_cmd_req (lun[8], tag le64,
+ * task_attr, prio, crn, cdb[32]) filled in place in the command's area, as Linux fills the
+ * struct — the bytes encodeVirtioScsiCmdReq gives, without building them elsewhere first.
+ * The LUN is always flat-addressed (01 target 40|lun>>8 lun); the tag is the command's id.
+ */
+export function writeCmdReq(mem: GuestMemory, addr: number, target: number, lun: number, tag: number, cdb: Uint8Array): void {
+  const page = mem.pageForWrite(addr, REQ_SIZE);
+  if (page === undefined) {
+    const lunBytes = V.encodeVirtioScsiLun(target, lun);
+    mem.write(addr, encodeVirtioScsiCmdReq({ lun: lunBytes, tag: BigInt(tag), taskAttr: V.VIRTIO_SCSI_S_SIMPLE, prio: 0, crn: 0, cdb }, VIRTSCSI_CDB_SIZE));
+    return;
+  }
+  const o = addr % PAGE_SIZE;
+  page.fill(0, o, o + REQ_SIZE);
+  page[o] = 1;
+  page[o + 1] = target & 0xff;
+  page[o + 2] = 0x40 | ((lun >> 8) & 0x3f);
+  page[o + 3] = lun & 0xff;
+  const lo = tag % 0x1_0000_0000;
+  const hi = Math.floor(tag / 0x1_0000_0000);
+  for (let i = 0; i < 4; i++) {
+    page[o + 8 + i] = (lo >>> (8 * i)) & 0xff;
+    page[o + 12 + i] = (hi >>> (8 * i)) & 0xff;
+  }
+  page[o + 16] = V.VIRTIO_SCSI_S_SIMPLE;
+  const n = Math.min(cdb.length, VIRTSCSI_CDB_SIZE);
+  for (let i = 0; i < n; i++) page[o + V.VIRTIO_SCSI_CMD_REQ_HDR_SIZE + i] = cdb[i];
 }
 
 export class VirtioScsiDriver implements ScsiHostTemplate {
@@ -173,15 +203,12 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
     const vq = this.reqVqs[cmd.hwq % this.reqVqs.length];
     const area = alloc.alloc(CMD_AREA, 64);
     const sdev = cmd.device;
-    mem.write(
-      area,
-      encodeVirtioScsiCmdReq({ lun: V.encodeVirtioScsiLun(sdev.id, sdev.lun), tag: BigInt(cmd.id), taskAttr: V.VIRTIO_SCSI_S_SIMPLE, prio: 0, crn: 0, cdb: cmd.cdb }, VIRTSCSI_CDB_SIZE),
-    );
+    writeCmdReq(mem, area, sdev.id, sdev.lun, cmd.id, cmd.cdb);
     mem.fill(area + REQ_SIZE, RESP_SIZE);
-    const out: SgElem[] = [{ addr: area, len: REQ_SIZE }];
-    const inb: SgElem[] = [{ addr: area + REQ_SIZE, len: RESP_SIZE }];
-    if (cmd.direction === 'to-device') out.push(...cmd.sg);
-    else if (cmd.direction === 'from-device') inb.push(...cmd.sg);
+    const hdr: SgElem = { addr: area, len: REQ_SIZE };
+    const resp: SgElem = { addr: area + REQ_SIZE, len: RESP_SIZE };
+    const out: SgElem[] = cmd.direction === 'to-device' ? [hdr, ...cmd.sg] : [hdr];
+    const inb: SgElem[] = cmd.direction === 'from-device' ? [resp, ...cmd.sg] : [resp];
     if (!vq.addSgs(out, inb, { cmd, area })) {
       alloc.free(area, CMD_AREA, 64);
       if (!vq.isBroken()) return 'host-busy';
@@ -225,9 +252,9 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
     do {
       vq.disableCb();
       for (let b = vq.getBuf(); b; b = vq.getBuf()) {
-        sim.advance(costs.ns('guest.vq.get_buf'));
+        sim.advance(costs.ns('guest.vq.get_buf') + costs.ns('guest.virtio-scsi.complete'));
         const { cmd, area } = b.token;
-        virtscsiCompleteFromBytes(cmd, mem.read(area + REQ_SIZE, RESP_SIZE));
+        virtscsiCompleteFromMem(cmd, mem, area + REQ_SIZE, VIRTSCSI_SENSE_SIZE);
         this.k.alloc.free(area, CMD_AREA, 64);
         this.host.scsiDone(cmd);
       }

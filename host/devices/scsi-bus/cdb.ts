@@ -232,7 +232,7 @@ export function parseCdb(dev: CdbDevice, cdb: Uint8Array): ScsiCommand | undefin
   if (len === undefined || len > cdb.length) return undefined;
   // QEMU's SCSICommand.buf is SCSI_CMD_BUF_SIZE (16) bytes, zero past the CDB.
   const buf = new Uint8Array(16);
-  buf.set(cdb.subarray(0, len));
+  for (let i = 0; i < len; i++) buf[i] = cdb[i];
   const xfer = reqXfer(dev, buf);
   return { buf, len, xfer, mode: xferMode(buf, xfer), lba: cdbLba(buf) };
 }

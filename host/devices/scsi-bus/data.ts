@@ -7,7 +7,7 @@
  * what the buffer had left (QEMU's dma_buf_read/dma_buf_write: residual = sg size minus
  * the bytes moved). Every sg address came from a queue that validated it against RAM.
  */
-import { GuestMemory, type SgElem } from '../../../hw/memory.js';
+import { GuestMemory, PAGE_SIZE, type SgElem } from '../../../hw/memory.js';
 
 export type ScsiData = Uint8Array | { readonly mem: GuestMemory; readonly sg: readonly SgElem[] };
 
@@ -41,6 +41,30 @@ export function dataWrite(d: ScsiData | undefined, at: number, src: Uint8Array):
     skip = 0;
   }
   return done;
+}
+
+/**
+ * The buffer's bytes [at, at+len) without copying when they lie in one piece (one sg
+ * element within one guest page, or a Uint8Array): a view valid until guest memory next
+ * changes, for a consumer that copies at once (QEMU maps guest memory into the iovec it
+ * hands the block layer). Undefined when they do not; the caller then copies (dataRead).
+ */
+export function dataView(d: ScsiData | undefined, at: number, len: number): Uint8Array | undefined {
+  if (d === undefined) return undefined;
+  if (d instanceof Uint8Array) return at + len <= d.length ? d.subarray(at, at + len) : undefined;
+  let skip = at;
+  for (const e of d.sg) {
+    if (skip >= e.len) {
+      skip -= e.len;
+      continue;
+    }
+    if (skip + len > e.len) return undefined;
+    const page = d.mem.pageForRead(e.addr + skip, len);
+    if (page === undefined) return undefined;
+    const off = (e.addr + skip) % PAGE_SIZE;
+    return page.subarray(off, off + len);
+  }
+  return undefined;
 }
 
 /** Fill `dst` from the buffer at offset `at`, as much as it holds; returns bytes copied. */

@@ -19,7 +19,7 @@
 import { SAM_STAT_CHECK_CONDITION, SAM_STAT_GOOD } from '../../../hw/scsi/status.js';
 import type { ScsiBus } from './bus.js';
 import type { ScsiCommand } from './cdb.js';
-import { dataRead, dataSize, dataWrite, type ScsiData } from './data.js';
+import { dataRead, dataSize, dataView, dataWrite, type ScsiData } from './data.js';
 import { GET_CONFIGURATION, GET_EVENT_STATUS_NOTIFICATION, INQUIRY, REPORT_LUNS, SCSI_SENSE_BUF_SIZE, SENSE, UNIT_ATTENTION, buildSense, convertSense, type SenseCode } from './defs.js';
 import type { ScsiDevice } from './device.js';
 
@@ -58,7 +58,7 @@ export class ScsiRequest {
   status = -1;
   /** Bytes of the HBA's buffer not transferred (starts at the command's xfer). */
   residual: number;
-  readonly sense = new Uint8Array(SCSI_SENSE_BUF_SIZE);
+  private senseBuf: Uint8Array | undefined;
   senseLen = 0;
   /** Stopped by rerror/werror=stop; the device retries it when the VM resumes. */
   retry = false;
@@ -83,6 +83,11 @@ export class ScsiRequest {
     this.data = init.data;
     this.dataSize = dataSize(init.data);
     this.residual = cmd.xfer;
+  }
+
+  /** The sense buffer (SCSI_SENSE_BUF_SIZE bytes), made when first needed: most commands never have sense. */
+  get sense(): Uint8Array {
+    return (this.senseBuf ??= new Uint8Array(SCSI_SENSE_BUF_SIZE));
   }
 
   /** scsi_req_enqueue: queue on the device and send the command. */
@@ -162,6 +167,19 @@ export class ScsiRequest {
   /** Direct transfer at an offset (the DMA path): copy out of the buffer. */
   dmaRead(at: number, dst: Uint8Array): number {
     return dataRead(this.data, at, dst);
+  }
+
+  /**
+   * The DMA path's data out, `len` bytes from `at`: a view of guest memory when the buffer
+   * has them in one piece (valid until guest memory next changes: hand it to a consumer
+   * that copies at once), else a copy, zero where the buffer is shorter.
+   */
+  dmaOut(at: number, len: number): Uint8Array {
+    const v = dataView(this.data, at, len);
+    if (v !== undefined) return v;
+    const buf = new Uint8Array(len);
+    dataRead(this.data, at, buf);
+    return buf;
   }
 
   /** scsi_req_complete. Completing twice is a simulator bug. */

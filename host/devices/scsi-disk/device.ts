@@ -14,6 +14,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { ExecutionContext } from '../../../sim/context.js';
+import type { CostModel } from '../../../sim/costs.js';
 import type { Simulator } from '../../../sim/simulator.js';
 import type { Trace } from '../../../sim/trace.js';
 import type { BlockBackendApi } from '../../storage/block-backend-api.js';
@@ -30,6 +31,8 @@ export interface ScsiDiskOptions {
   readonly kind: ScsiDiskKind;
   readonly sim: Simulator;
   readonly trace: Trace;
+  /** The emulation's costs (qemu.scsi.request, qemu.scsi.complete); none: free (unit tests). */
+  readonly costs?: CostModel;
   /** Where backend completions run; default: straight from the backend's callback. */
   readonly context?: ExecutionContext;
   /** The `drive`; scsi-cd may have none (an empty tray). */
@@ -74,7 +77,31 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
   const conf = r.right;
   const wc = conf['write-cache'];
   const common = new ScsiDeviceCommon({ channel: conf.channel, id: conf['scsi-id'], lun: conf.lun });
-  const contextRun = o.context ? (fn: () => void) => o.context!.run(`${o.name} complete`, fn) : (fn: () => void) => fn();
+  const requestNs = o.costs?.ns('qemu.scsi.request') ?? 0;
+  const completeNs = o.costs?.ns('qemu.scsi.complete') ?? 0;
+  let pending: (() => void)[] = [];
+  let scheduled = false;
+  const drain = (): void => {
+    scheduled = false;
+    const list = pending;
+    pending = [];
+    for (let i = 0; i < list.length; i++) {
+      o.sim.advance(completeNs);
+      list[i]();
+    }
+  };
+  const what = `${o.kind} complete`;
+  const contextRun = o.context
+    ? (fn: () => void): void => {
+        pending.push(fn);
+        if (scheduled) return;
+        scheduled = true;
+        o.context!.run(what, drain);
+      }
+    : (fn: () => void): void => {
+        o.sim.advance(completeNs);
+        fn();
+      };
   const s: ScsiDiskState = {
     name: o.name,
     sim: o.sim,
@@ -94,6 +121,7 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
     mediaEvent: false,
     ejectRequest: false,
     onStop: o.onStop,
+    copyByteNs: o.costs?.bytes('copy.byte', 1) ?? 0,
     done: contextRun,
   };
   if (wc !== 'auto') setWriteCache(s, wc === 'on');
@@ -107,6 +135,7 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
       return s.blocksize;
     },
     newHandler(req: ScsiRequest): ScsiReqHandler {
+      o.sim.advance(requestNs);
       return DMA_OPS.has(req.cmd.buf[0]) ? dmaHandler(s, req) : emulateHandler(s, req);
     },
     /** scsi_disk_reset. */

@@ -9,17 +9,21 @@
  * HBA's buffer and the drive in one pass, as backend requests of at most DMA_CHUNK bytes
  * issued one after another (QEMU's dma_blk_io maps and submits the list in pieces too).
  *
+ * Moving the data costs copy.byte per byte, as virtio-blk's does.
+ *
+ * One object per command (QEMU's SCSIDiskReq): its backend callback and the continuation
+ * that runs on the device's context are made once, not per backend request.
+ *
  * FUA (the FUA bit of READ/WRITE 10/12/16, and every WRITE AND VERIFY) is emulated as QEMU
  * does: a flush before the read, or after the write. With the write cache off every write
  * is written through (FUA to the drive).
  */
 import { SAM_STAT_GOOD } from '../../../hw/scsi/status.js';
-import type { BlockIoError } from '../../storage/block-backend-api.js';
+import type { BlockIoError, WriteFlags } from '../../storage/block-backend-api.js';
 import { dataCdbXfer } from '../scsi-bus/cdb.js';
 import * as op from '../scsi-bus/defs.js';
 import type { ScsiReqHandler, ScsiRequest } from '../scsi-bus/request.js';
 import { handleRwError } from './errors.js';
-import { ReqIo } from './io.js';
 import { available, lbaRangeOk, writable, type ScsiDiskState } from './state.js';
 
 /** Largest backend request one command's data is split into. */
@@ -47,113 +51,177 @@ function isCmdFua(cdb: Uint8Array): boolean {
 const NO_MEDIUM: BlockIoError = { errno: 'ENOMEDIUM', message: 'No medium found' };
 
 export function dmaHandler(s: ScsiDiskState, req: ScsiRequest): ScsiReqHandler {
-  const cdb = req.cmd.buf;
-  const isWrite = cdb[0] !== op.READ_6 && cdb[0] !== op.READ_10 && cdb[0] !== op.READ_12 && cdb[0] !== op.READ_16;
-  /** In 512-byte sectors, as QEMU's SCSIDiskReq. */
-  let sector = 0;
-  let sectorCount = 0;
-  let needFua = false;
-  let started = false;
+  return new DmaReq(s, req);
+}
 
-  const io = new ReqIo(s, req);
-  const fail = (sense: op.SenseCode): number => {
-    req.checkCondition(sense);
-    return 0;
+const CACHED: WriteFlags = { fua: false };
+const FUA: WriteFlags = { fua: true };
+
+/** What the outstanding backend request was for. */
+type Phase = 'chunk' | 'flush-then-transfer' | 'flush-then-good';
+
+class DmaReq implements ScsiReqHandler {
+  /** In 512-byte sectors, as QEMU's SCSIDiskReq. */
+  private sector = 0;
+  private sectorCount = 0;
+  private needFua = false;
+  private started = false;
+  /** A backend request is outstanding (a cancel must wait for it). */
+  private inFlight = false;
+  private phase: Phase = 'chunk';
+  /** The transfer: bytes in all, its byte offset on the drive, bytes done, the chunk out. */
+  private total = 0;
+  private base = 0;
+  private at = 0;
+  private n = 0;
+  /** The outstanding request's outcome, kept until the continuation runs on the device's context. */
+  private err: BlockIoError | null = null;
+  private data: Uint8Array | undefined;
+  private readonly isWrite: boolean;
+  private readonly cdb: Uint8Array;
+
+  constructor(
+    private readonly s: ScsiDiskState,
+    private readonly req: ScsiRequest,
+  ) {
+    this.cdb = req.cmd.buf;
+    const c = this.cdb[0];
+    this.isWrite = c !== op.READ_6 && c !== op.READ_10 && c !== op.READ_12 && c !== op.READ_16;
+  }
+
+  /** The backend's callback: run the continuation on the device's context (scsi_disk_req_check_error first). */
+  private readonly backendDone = (err: BlockIoError | null, data?: Uint8Array | void): void => {
+    this.err = err;
+    this.data = data ?? undefined;
+    this.s.done(this.resume);
   };
 
-  function flushThen(next: () => void): void {
-    s.backend!.flush(io.cb(() => next()));
+  private readonly resume = (): void => this.afterIo();
+
+  sendCommand(): number {
+    const { s, req, cdb } = this;
+    if (!available(s)) return this.fail(op.SENSE.NO_MEDIUM);
+    const len = dataCdbXfer(cdb);
+    const lba = req.cmd.lba;
+    if (this.isWrite && !writable(s)) return this.fail(op.SENSE.WRITE_PROTECTED);
+    // Protection information is not supported (RDPROTECT / WRPROTECT) from SCSI-3 on.
+    if (s.conf.scsi_version > 2 && cdb[1] & 0xe0) return this.fail(op.SENSE.INVALID_FIELD);
+    if (!lbaRangeOk(s, lba, len)) return this.fail(op.SENSE.LBA_OUT_OF_RANGE);
+    const per = s.blocksize / 512;
+    this.sector = lba * per;
+    this.sectorCount = len * per;
+    this.needFua = isCmdFua(cdb);
+    if (this.sectorCount === 0) {
+      req.complete(SAM_STAT_GOOD);
+      return 0;
+    }
+    return this.isWrite ? -this.sectorCount * 512 : this.sectorCount * 512;
   }
 
-  /** Move all the data, chunk by chunk, then `finish`. */
-  function transfer(finish: () => void): void {
-    const total = sectorCount * 512;
-    const base = sector * 512;
-    req.residual = req.dataSize - Math.min(req.dataSize, total);
-    const step = (done: number): void => {
-      if (done >= total) {
-        finish();
-        return;
-      }
-      const n = Math.min(DMA_CHUNK, total - done);
-      // An ignored error ends the transfer as if it had all worked (dma_blk_io stops at the first error).
-      if (isWrite) {
-        const buf = new Uint8Array(n);
-        req.dmaRead(done, buf);
-        s.backend!.write(base + done, buf, { fua: !s.wce }, io.cb((ignored) => (ignored ? finish() : step(done + n))));
-      } else {
-        s.backend!.read(
-          base + done,
-          n,
-          io.cb<Uint8Array>((ignored, data) => {
-            if (ignored) return finish();
-            if (data) req.dmaWrite(done, data.subarray(0, n));
-            step(done + n);
-          }),
-        );
-      }
-    };
-    step(0);
+  continue(): void {
+    if (this.req.cmd.mode === 'to-dev') this.writeData();
+    else this.readData();
   }
 
-  function complete(): void {
-    sector += sectorCount;
-    sectorCount = 0;
-    if (isWrite && needFua) flushThen(() => req.complete(SAM_STAT_GOOD));
-    else req.complete(SAM_STAT_GOOD);
+  cancelIo(): boolean {
+    return this.inFlight;
   }
 
-  function readData(): void {
-    if (sectorCount === 0) return req.complete(SAM_STAT_GOOD);
-    if (!available(s)) {
-      if (!handleRwError(s, req, NO_MEDIUM)) complete();
+  private fail(sense: op.SenseCode): number {
+    this.req.checkCondition(sense);
+    return 0;
+  }
+
+  private flush(then: Phase): void {
+    this.phase = then;
+    this.inFlight = true;
+    this.s.backend!.flush(this.backendDone);
+  }
+
+  /** A backend request came back (on the device's context): a cancel, the error policy, then go on. */
+  private afterIo(): void {
+    const { req, err, data } = this;
+    this.inFlight = false;
+    this.err = null;
+    this.data = undefined;
+    if (req.ioCanceled) {
+      req.cancelComplete();
       return;
     }
-    const first = !started;
-    started = true;
-    if (first && needFua) flushThen(() => transfer(complete));
-    else transfer(complete);
+    // An ignored error goes on as if it had worked; a transfer ends there (dma_blk_io stops at the first error).
+    if (err !== null && handleRwError(this.s, req, err)) return;
+    switch (this.phase) {
+      case 'flush-then-transfer':
+        return this.transfer();
+      case 'flush-then-good':
+        return req.complete(SAM_STAT_GOOD);
+      case 'chunk':
+        if (err !== null) return this.complete();
+        if (!this.isWrite && data) {
+          req.dmaWrite(this.at, data.subarray(0, this.n));
+          this.s.sim.advance(this.s.copyByteNs * this.n);
+        }
+        this.at += this.n;
+        return this.step();
+    }
   }
 
-  function writeData(): void {
-    if (!available(s)) {
-      if (!handleRwError(s, req, NO_MEDIUM)) complete();
+  /** Move all the data, chunk by chunk, then complete. */
+  private transfer(): void {
+    const req = this.req;
+    this.total = this.sectorCount * 512;
+    this.base = this.sector * 512;
+    this.at = 0;
+    req.residual = req.dataSize - Math.min(req.dataSize, this.total);
+    this.step();
+  }
+
+  private step(): void {
+    const { s, at } = this;
+    if (at >= this.total) return this.complete();
+    const n = Math.min(DMA_CHUNK, this.total - at);
+    this.n = n;
+    this.phase = 'chunk';
+    this.inFlight = true;
+    if (this.isWrite) {
+      const buf = this.req.dmaOut(at, n);
+      s.sim.advance(s.copyByteNs * n);
+      s.backend!.write(this.base + at, buf, s.wce ? CACHED : FUA, this.backendDone);
+    } else s.backend!.read(this.base + at, n, this.backendDone);
+  }
+
+  private complete(): void {
+    this.sector += this.sectorCount;
+    this.sectorCount = 0;
+    if (this.isWrite && this.needFua) this.flush('flush-then-good');
+    else this.req.complete(SAM_STAT_GOOD);
+  }
+
+  private readData(): void {
+    if (this.sectorCount === 0) return this.req.complete(SAM_STAT_GOOD);
+    if (!available(this.s)) {
+      if (!handleRwError(this.s, this.req, NO_MEDIUM)) this.complete();
       return;
     }
-    started = true;
+    const first = !this.started;
+    this.started = true;
+    if (first && this.needFua) this.flush('flush-then-transfer');
+    else this.transfer();
+  }
+
+  private writeData(): void {
+    if (!available(this.s)) {
+      if (!handleRwError(this.s, this.req, NO_MEDIUM)) this.complete();
+      return;
+    }
+    this.started = true;
     // A retry after the data was written and only the FUA flush failed: flush again.
     // (QEMU would write the buffer again past the command's range.)
-    if (sectorCount === 0) {
-      if (needFua) flushThen(() => req.complete(SAM_STAT_GOOD));
-      else req.complete(SAM_STAT_GOOD);
+    if (this.sectorCount === 0) {
+      if (this.needFua) this.flush('flush-then-good');
+      else this.req.complete(SAM_STAT_GOOD);
       return;
     }
-    transfer(complete);
+    this.transfer();
   }
-
-  return {
-    sendCommand() {
-      if (!available(s)) return fail(op.SENSE.NO_MEDIUM);
-      const len = dataCdbXfer(cdb);
-      const lba = req.cmd.lba;
-      if (isWrite && !writable(s)) return fail(op.SENSE.WRITE_PROTECTED);
-      // Protection information is not supported (RDPROTECT / WRPROTECT) from SCSI-3 on.
-      if (s.conf.scsi_version > 2 && cdb[1] & 0xe0) return fail(op.SENSE.INVALID_FIELD);
-      if (!lbaRangeOk(s, lba, len)) return fail(op.SENSE.LBA_OUT_OF_RANGE);
-      const per = s.blocksize / 512;
-      sector = lba * per;
-      sectorCount = len * per;
-      needFua = isCmdFua(cdb);
-      if (sectorCount === 0) {
-        req.complete(SAM_STAT_GOOD);
-        return 0;
-      }
-      return isWrite ? -sectorCount * 512 : sectorCount * 512;
-    },
-    continue() {
-      if (req.cmd.mode === 'to-dev') writeData();
-      else readData();
-    },
-    cancelIo: () => io.inFlight,
-  };
 }

@@ -46,6 +46,8 @@ export interface ScsiDiskState {
   ejectRequest: boolean;
   /** rerror/werror=stop: tell the VM (it pauses; `resume()` retries). */
   readonly onStop: ((e: ScsiIoErrorStop) => void) | undefined;
+  /** copy.byte: what moving one byte between guest memory and the drive costs (0 without a cost model). */
+  readonly copyByteNs: number;
   /** Run backend-completion work on the device's context. */
   done(fn: () => void): void;
 }

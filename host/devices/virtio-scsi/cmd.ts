@@ -32,10 +32,10 @@ import {
   VIRTIO_SCSI_S_OK,
   VIRTIO_SCSI_S_OVERRUN,
   VIRTIO_SCSI_S_RESET,
-  decodeVirtioScsiLun,
   virtioScsiResponseName,
 } from '../../../hw/virtio/scsi.js';
-import { decodeVirtioScsiCmdReq, encodeVirtioScsiCmdResp } from '../../../hw/virtio/scsi-req.js';
+import { encodeVirtioScsiCmdResp } from '../../../hw/virtio/scsi-req.js';
+import { PAGE_SIZE } from '../../../hw/memory.js';
 import type { ScsiData } from '../scsi-bus/data.js';
 import type { ScsiRequest } from '../scsi-bus/request.js';
 import type { DeviceVirtqueue, VirtqElement } from '../virtio/types.js';
@@ -88,14 +88,64 @@ function respBytes(response: number, status = 0, resid = 0, sense?: Uint8Array):
   return out;
 }
 
+/** Trace a response: OK with its SAM status, or the response code's name. */
+function traceAnswer(s: HbaState, req: HbaReq, response: number, status: number): void {
+  if (!s.trace.active || req.gen !== s.gen) return;
+  const text = response === VIRTIO_SCSI_S_OK ? `OK/${samStatusName(status)}` : virtioScsiResponseName(response);
+  s.trace.emit({ kind: 'device-complete', t: s.sim.now, dev: s.devName, vq: req.vq.index, head: req.elem.head, status: text });
+}
+
 /** virtio_scsi_complete_cmd_req: push the response and trace it. */
 function answer(s: HbaState, req: HbaReq, bytes: Uint8Array): void {
-  if (s.trace.active && req.gen === s.gen) {
-    const response = bytes[11];
-    const status = response === VIRTIO_SCSI_S_OK ? `OK/${samStatusName(bytes[10])}` : virtioScsiResponseName(response);
-    s.trace.emit({ kind: 'device-complete', t: s.sim.now, dev: s.devName, vq: req.vq.index, head: req.elem.head, status });
-  }
+  traceAnswer(s, req, bytes[11], bytes[10]);
   completeHbaReq(s, req, bytes);
+}
+
+/**
+ * A GOOD response (sense_len 0, resid, status GOOD, response OK): written straight into the
+ * response buffer when its first element holds the 12-byte header in one page, as QEMU
+ * fills req->resp in place; else as `answer` does. Same bytes either way.
+ */
+function answerGood(s: HbaState, req: HbaReq, resid: number): void {
+  const first = req.resp[0];
+  const page = first !== undefined && first.len >= VIRTIO_SCSI_CMD_RESP_HDR_SIZE ? req.vq.mem.pageForWrite(first.addr, VIRTIO_SCSI_CMD_RESP_HDR_SIZE) : undefined;
+  if (page === undefined || req.gen !== s.gen || s.broken) return answer(s, req, respBytes(VIRTIO_SCSI_S_OK, SAM_STAT_GOOD, resid));
+  traceAnswer(s, req, VIRTIO_SCSI_S_OK, SAM_STAT_GOOD);
+  const o = first.addr % PAGE_SIZE;
+  page.fill(0, o, o + VIRTIO_SCSI_CMD_RESP_HDR_SIZE);
+  const r = resid >>> 0;
+  page[o + 4] = r & 0xff;
+  page[o + 5] = (r >>> 8) & 0xff;
+  page[o + 6] = (r >>> 16) & 0xff;
+  page[o + 7] = r >>> 24;
+  completeHbaReq(s, req, NO_BYTES);
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The LUN field of a command header (bytes 0..7) as virtio_scsi_device_get reads it: the
+ * target and LUN of a flat or peripheral address, or -1 for anything else (the REPORT LUNS
+ * well-known LU included: QEMU answers it BAD_TARGET).
+ */
+function headerLun(hdr: Uint8Array): { target: number; lun: number } | undefined {
+  if (hdr[0] !== 1) return undefined;
+  if (hdr[2] !== 0 && !(hdr[2] >= 0x40 && hdr[2] < 0x80)) return undefined;
+  return { target: hdr[1], lun: ((hdr[2] << 8) | hdr[3]) & 0x3fff };
+}
+
+/** A command's 64-bit tag (the header's bytes 8..15, little-endian), for the TMFs that name it. */
+export function cmdTag(c: CmdReq): bigint {
+  const h = c.req.hdr;
+  const lo = (h[8] | (h[9] << 8) | (h[10] << 16) | (h[11] << 24)) >>> 0;
+  const hi = (h[12] | (h[13] << 8) | (h[14] << 16) | (h[15] << 24)) >>> 0;
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+function traceRequest(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, req: HbaReq, cdb: Uint8Array, sector: number): void {
+  if (!s.trace.active) return;
+  const type = cdb.length > 0 ? scsiOpcodeName(cdb[0]) : 'no CDB';
+  s.trace.emit({ kind: 'device-request', t: s.sim.now, dev: s.devName, vq: vq.index, head: elem.head, type, sector, bytes: req.dataBytes });
 }
 
 /** virtio_scsi_handle_cmd_req_prepare: undefined when answered already, 'broken' on virtio_error(). */
@@ -110,35 +160,29 @@ function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): Prepared
     answer(s, req, respBytes(VIRTIO_SCSI_S_FAILURE));
     return undefined;
   }
-  const decoded = decodeVirtioScsiCmdReq(req.hdr, cdbSize, false);
-  // The header is exactly req_size bytes, so it always decodes; a Left would be a simulator bug.
-  if (decoded._tag === 'Left') throw new Error(`virtio-scsi: header of ${req.hdr.length} bytes did not decode`);
-  const h = decoded.right;
-  const addr = decodeVirtioScsiLun(h.lun);
-  const dev = addr.kind === 'lu' ? s.bus.find(0, addr.target, addr.lun) : undefined;
-  const trace = (sector: number): void => {
-    if (!s.trace.active) return;
-    const type = h.cdb.length > 0 ? scsiOpcodeName(h.cdb[0]) : 'no CDB';
-    s.trace.emit({ kind: 'device-request', t: s.sim.now, dev: s.devName, vq: vq.index, head: elem.head, type, sector, bytes: req.dataBytes });
-  };
-  if (dev === undefined || addr.kind !== 'lu') {
-    trace(0);
+  // The header is exactly req_size bytes (19 + cdb_size), read in place as QEMU reads req->req.
+  const hdr = req.hdr;
+  const cdb = hdr.subarray(VIRTIO_SCSI_CMD_REQ_HDR_SIZE, VIRTIO_SCSI_CMD_REQ_HDR_SIZE + cdbSize);
+  const addr = headerLun(hdr);
+  const dev = addr === undefined ? undefined : s.bus.find(0, addr.target, addr.lun);
+  if (dev === undefined || addr === undefined) {
+    traceRequest(s, vq, elem, req, cdb, 0);
     answer(s, req, respBytes(VIRTIO_SCSI_S_BAD_TARGET));
     return undefined;
   }
   const data: ScsiData | undefined = req.mode === 'to-dev' ? { mem: vq.mem, sg: req.dataOut } : req.mode === 'from-dev' ? { mem: vq.mem, sg: req.dataIn } : undefined;
-  const cmd: CmdReq = { req, tag: h.tag, reset: false };
+  const cmd: CmdReq = { req, reset: false };
   const sreq = s.bus.newRequest(dev, {
-    // scsi_req_new takes a uint32_t tag; TMFs compare the whole 64-bit one.
-    tag: Number(h.tag & 0xffff_ffffn),
+    // scsi_req_new takes a uint32_t tag (the low half); TMFs compare the whole 64-bit one (cmdTag).
+    tag: (hdr[8] | (hdr[9] << 8) | (hdr[10] << 16) | (hdr[11] << 24)) >>> 0,
     lun: addr.lun,
-    cdb: h.cdb,
+    cdb,
     data,
     onComplete: (r) => commandComplete(s, r),
     onCancel: (r) => requestCancelled(s, r),
   });
   // The trace's sector is the CDB's LBA in 512-byte sectors (0 for commands without one).
-  trace(sreq.cmd.lba > 0 ? (sreq.cmd.lba * dev.blocksize) / 512 : 0);
+  traceRequest(s, vq, elem, req, cdb, sreq.cmd.lba > 0 ? (sreq.cmd.lba * dev.blocksize) / 512 : 0);
   const m = sreq.cmd.mode;
   if (m !== 'none' && (m !== req.mode || sreq.cmd.xfer > req.dataBytes)) {
     answer(s, req, respBytes(VIRTIO_SCSI_S_OVERRUN));
@@ -161,7 +205,7 @@ function commandComplete(s: HbaState, r: ScsiRequest): void {
   s.inflight.delete(r);
   if (r.ioCanceled) return;
   if (r.status === SAM_STAT_GOOD) {
-    answer(s, c.req, respBytes(VIRTIO_SCSI_S_OK, r.status, Math.max(0, r.residual)));
+    answerGood(s, c.req, Math.max(0, r.residual));
     return;
   }
   const sense = r.getSense();

@@ -50,7 +50,7 @@ import type { ScsiDevice } from '../scsi-bus/device.js';
 import type { ScsiRequest } from '../scsi-bus/request.js';
 import { sgReadPrefix } from '../virtio-blk/sg.js';
 import type { DeviceVirtqueue, VirtqElement } from '../virtio/types.js';
-import { cancelWithNotifier } from './cmd.js';
+import { cancelWithNotifier, cmdTag } from './cmd.js';
 import { MSG_BAD_HEADERS, completeHbaReq, completeUnparsed, parseHbaReq, type HbaReq } from './request.js';
 import type { HbaState } from './state.js';
 
@@ -150,7 +150,7 @@ function doTmf(s: HbaState, req: HbaReq): void {
     case VIRTIO_SCSI_T_TMF_QUERY_TASK: {
       const lu = checkLu();
       if (!lu) return;
-      const r = ourRequests(s, lu).find((x) => s.inflight.get(x)!.tag === tag);
+      const r = ourRequests(s, lu).find((x) => cmdTag(s.inflight.get(x)!) === tag);
       if (r === undefined) return respond(VIRTIO_SCSI_S_FUNCTION_COMPLETE);
       if (subtype === VIRTIO_SCSI_T_TMF_QUERY_TASK) return respond(VIRTIO_SCSI_S_FUNCTION_SUCCEEDED);
       return cancelWithNotifier(s, r, () => respond(VIRTIO_SCSI_S_FUNCTION_COMPLETE));

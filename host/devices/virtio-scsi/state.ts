@@ -16,17 +16,15 @@ import type { VirtioScsiConf } from './props.js';
 import type { HbaReq } from './request.js';
 
 /**
- * The cost names charged per command popped and per response pushed. virtio-scsi's
- * parse-and-submit and complete-and-push are the same kind of work as virtio-blk's, and the
- * cost model has no separate entries for them yet.
+ * The cost names charged per request popped (command, TMF, AN) and per response pushed:
+ * virtio-scsi's own part; the SCSI emulation behind it (scsi-hd) charges qemu.scsi.*.
  */
-export const SCSI_REQUEST_COST = 'qemu.blk.request';
-export const SCSI_COMPLETE_COST = 'qemu.blk.complete';
+export const SCSI_REQUEST_COST = 'qemu.virtio-scsi.request';
+export const SCSI_COMPLETE_COST = 'qemu.virtio-scsi.complete';
 
-/** A command the bus holds: the virtio request and its 64-bit tag (QEMU's hba_private). */
+/** A command the bus holds: the virtio request (QEMU's hba_private); its 64-bit tag is in the header (cmd.ts cmdTag). */
 export interface CmdReq {
   readonly req: HbaReq;
-  readonly tag: bigint;
   /** Canceled by a reset (a TMF reset, a bus reset): completes with VIRTIO_SCSI_S_RESET. */
   reset: boolean;
 }

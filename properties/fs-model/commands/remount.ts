@@ -13,7 +13,7 @@ export class RemountCommand implements fc.Command<FsModel, FsReal> {
     for (const fd of r.fds.splice(0)) same(`${this}: close(${fd})`, ok(undefined), r.call(r.sys.close(r.task, fd), this.toString()));
     m.handles.splice(0);
     same(`${this}: umount`, ok(undefined), r.call(r.sys.umount(r.task, MOUNT.dir), this.toString()));
-    same(`${this}: mount`, ok(undefined), r.call(r.sys.mount(r.task, MOUNT.device, MOUNT.dir), this.toString()));
+    same(`${this}: mount`, ok(undefined), r.call(r.sys.mount(r.task, r.device, MOUNT.dir), this.toString()));
   }
   toString = (): string => 'remount';
 }
