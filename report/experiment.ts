@@ -10,6 +10,7 @@ import { vmErrorMessage } from '../vm/errors.js';
 import { startMachine, type Machine, type MachineOptions } from '../vm/machine.js';
 import { guestDisks } from '../vm/guest-boot.js';
 import { runJobs } from '../vm/run-jobs.js';
+import { closeMachine } from '../vm/power.js';
 import type { FioJob } from '../workload/index.js';
 import { scheduleEvents, type EventOutcome, type ScriptedEvent } from './events.js';
 import { buildRunReport, type RunReport } from './run-report.js';
@@ -43,6 +44,8 @@ export function runExperiment(x: Experiment, seed: number, costs?: CostModel, re
   const outcomes: EventOutcome[] = [];
   scheduleEvents(m.right, x.events ?? [], outcomes);
   const r = runJobs(m.right, x.jobs);
+  // QEMU's quit: the drives are closed, so image files hold what reached QEMU.
+  closeMachine(m.right);
   if (E.isLeft(r)) return E.left(vmErrorMessage(r.left));
   return E.right({ report: buildRunReport(x.label, r.right.metrics, jobDevices(m.right, x.jobs)), events: m.right.recorder?.events, outcomes });
 }

@@ -14,6 +14,7 @@ import { runFileJobs, type FileRunEnv, type FileRunOptions, type FileRunResult, 
 import { buildFileRunReport, type FileRunReport } from './file-report.js';
 import { SyscallLatencies } from './syscall-latency.js';
 import { bootFromArgs } from './experiment.js';
+import { closeMachine } from '../vm/power.js';
 
 export interface FileExperiment {
   label: string;
@@ -57,6 +58,8 @@ export function runFileExperiment(x: FileExperiment, seed: number, costs?: CostM
   const m = bootFromArgs(x.qemuArgs, { seed, costs, record });
   if (E.isLeft(m)) return m;
   const r = runFileJobsOn(m.right, x.label, x.jobs, { mount: x.mount ?? DEFAULT_MOUNT });
+  // QEMU's quit: the drives are closed (the guest's page cache is lost, as when QEMU quits).
+  closeMachine(m.right);
   if (E.isLeft(r)) return r;
   return E.right({ ...r.right, events: m.right.recorder?.events });
 }

@@ -17,6 +17,7 @@ import { startProc } from '../workload/proc.js';
 import { mountFs, type MountSpec } from '../workload/run-file-jobs.js';
 import { DEFAULT_MOUNT, guestOs } from './file-experiment.js';
 import { bootFromArgs } from './experiment.js';
+import { closeMachine } from '../vm/power.js';
 
 export interface OpTrace {
   /** The window's events, in emission order, from `phase: run` to `phase: done` inclusive. */
@@ -53,6 +54,7 @@ export function traceOps(qemuArgs: readonly string[], ops: readonly Op[], seed: 
     });
   });
   sim.run({ stop: () => results !== undefined });
+  closeMachine(m);
   if (!results) return E.left('the ops never finished');
   const done = events.findIndex((e, i) => i > first && e.kind === 'phase' && e.name === 'done');
   return E.right({ events: events.slice(first, done + 1), results, origin });
