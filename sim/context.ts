@@ -22,7 +22,13 @@ interface Pending {
   seq: number;
   what: string;
   fn: () => void;
+  pre: (() => void) | undefined;
 }
+
+/** Spare Pending records are kept for reuse, at most this many per context. */
+const SPARE_MAX = 64;
+
+const noop = (): void => undefined;
 
 export class ExecutionContext {
   /** Virtual time at which the context is next free. */
@@ -31,6 +37,8 @@ export class ExecutionContext {
   busyNs = 0;
   /** Work waiting for the context, in the order it was asked for. */
   private readonly pending: Pending[] = [];
+  /** Pending records done with, reused by `run` (work is queued once per guest step: no allocation for it). */
+  private readonly spare: Pending[] = [];
   private seq = 0;
   private timer: Timer | undefined;
 
@@ -47,13 +55,28 @@ export class ExecutionContext {
    * time, then arrival), each piece at an event time equal to its start, so nothing
    * another context does in between can see its effects early, and work that keeps
    * re-queueing itself cannot overtake work that was waiting before it.
+   *
+   * `pre`, when given, runs just before `fn` inside the same span (a caller's fixed prologue,
+   * passed separately so that it need not wrap `fn` in a new closure).
    */
-  run(what: string, fn: () => void): void {
-    const w: Pending = { at: this.sim.now, seq: this.seq++, what, fn };
+  run(what: string, fn: () => void, pre?: () => void): void {
+    const at = this.sim.now;
+    const seq = this.seq++;
+    let w = this.spare.pop();
+    if (w === undefined) w = { at, seq, what, fn, pre };
+    else {
+      w.at = at;
+      w.seq = seq;
+      w.what = what;
+      w.fn = fn;
+      w.pre = pre;
+    }
     const q = this.pending;
     let i = q.length;
-    while (i > 0 && (q[i - 1].at > w.at || (q[i - 1].at === w.at && q[i - 1].seq > w.seq))) i--;
-    q.splice(i, 0, w);
+    // seq only grows, so the new piece goes behind every piece asked for at or before `at`.
+    while (i > 0 && q[i - 1].at > at) i--;
+    if (i === q.length) q.push(w);
+    else q.splice(i, 0, w);
     this.arm();
   }
 
@@ -63,7 +86,8 @@ export class ExecutionContext {
     const t = Math.max(this.pending[0].at, this.freeAt);
     if (this.timer !== undefined && this.timer.time <= t) return;
     this.timer?.cancel();
-    this.timer = this.sim.at(t, this.dispatch);
+    // The handle is dropped when the dispatch runs or is cancelled, as `post` requires.
+    this.timer = this.sim.post(t, this.dispatch);
   }
 
   private readonly dispatch = (): void => {
@@ -71,15 +95,20 @@ export class ExecutionContext {
     const w = this.pending[0];
     if (w !== undefined && w.at <= this.sim.now && this.freeAt <= this.sim.now) {
       this.pending.shift();
-      this.exec(w.what, w.fn);
+      const { what, fn, pre } = w;
+      w.fn = noop;
+      w.pre = undefined;
+      if (this.spare.length < SPARE_MAX) this.spare.push(w);
+      this.exec(what, fn, pre);
     }
     this.arm();
   };
 
   /** Run `fn` now, inline, as work of this context (the caller is already at the right time). */
-  exec(what: string, fn: () => void): void {
+  exec(what: string, fn: () => void, pre?: () => void): void {
     this.sim.advanceTo(this.freeAt);
     const start = this.sim.now;
+    if (pre !== undefined) pre();
     fn();
     this.account(what, start, this.sim.now);
   }

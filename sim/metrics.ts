@@ -219,30 +219,20 @@ export class Metrics {
       return;
     }
     const m = this.m;
+    // Cases in the order of how often they come (per I/O: work several times, then the request's own events).
     switch (e.kind) {
-      case 'exit':
-        m.exits.total++;
-        m.exits.byReason[e.reason]++;
-        m.exits.byHandler[e.handler]++;
-        m.exits.byPurpose[e.purpose] = (m.exits.byPurpose[e.purpose] ?? 0) + 1;
-        m.exits.timeNs += e.costNs;
+      case 'work':
+        m.busyNs[e.ctx] = (m.busyNs[e.ctx] ?? 0) + e.durNs;
+        break;
+      case 'io-submit':
+        m.bytes += e.sectors * 512;
         break;
       case 'kick':
         if (e.notify) m.kicks++;
         else m.kicksSuppressed++;
         break;
-      case 'notify':
-        m.notifications++;
-        break;
       case 'used':
         if (!e.interrupt) m.interruptsSuppressed++;
-        break;
-      case 'irq':
-        m.interrupts++;
-        m.irqByPath[e.path] = (m.irqByPath[e.path] ?? 0) + 1;
-        break;
-      case 'work':
-        m.busyNs[e.ctx] = (m.busyNs[e.ctx] ?? 0) + e.durNs;
         break;
       case 'io-complete':
         if (e.op === 'get-id') break;
@@ -250,8 +240,23 @@ export class Metrics {
         if (e.status !== 'ok') m.ioErrors++;
         m.latenciesNs.push(e.latencyNs);
         break;
-      case 'io-submit':
-        m.bytes += e.sectors * 512;
+      case 'device-request':
+      case 'device-complete':
+      case 'block':
+        break;
+      case 'exit':
+        m.exits.total++;
+        m.exits.byReason[e.reason]++;
+        m.exits.byHandler[e.handler]++;
+        m.exits.byPurpose[e.purpose] = (m.exits.byPurpose[e.purpose] ?? 0) + 1;
+        m.exits.timeNs += e.costNs;
+        break;
+      case 'notify':
+        m.notifications++;
+        break;
+      case 'irq':
+        m.interrupts++;
+        m.irqByPath[e.path] = (m.irqByPath[e.path] ?? 0) + 1;
         break;
       case 'device-error':
         m.deviceErrors++;

@@ -15,16 +15,23 @@ import { TimeHeap, type HeapEntry } from './heap.js';
 
 class Scheduled implements HeapEntry, Timer {
   cancelled = false;
+  /** Made by `post`: recycled once it has run or been skipped. */
+  pooled = false;
   constructor(
-    readonly time: number,
-    readonly seq: number,
-    readonly fn: () => void,
+    public time: number,
+    public seq: number,
+    public fn: () => void,
   ) {}
 
   cancel(): void {
     this.cancelled = true;
   }
 }
+
+const noop = (): void => undefined;
+
+/** Spare entries kept for `post`. */
+const SPARE_MAX = 1024;
 
 /** A handle to a scheduled callback. */
 export interface Timer {
@@ -38,6 +45,7 @@ export class Simulator {
   private eventTime = 0;
   private localTime = 0;
   private dispatched = 0;
+  private readonly spare: Scheduled[] = [];
 
   /** The current virtual time in nanoseconds (local time inside running work). */
   get now(): number {
@@ -73,6 +81,37 @@ export class Simulator {
     return entry;
   }
 
+  /**
+   * Like `at`, for callers that keep no handle past its use: the returned handle may be
+   * cancelled only until `fn` runs, and must not be touched after it runs or is
+   * cancelled, because the entry is then reused. Nothing is allocated per event.
+   */
+  post(at: number, fn: () => void): Timer {
+    const time = Math.max(Math.round(at), this.eventTime);
+    const seq = this.seq++;
+    let entry = this.spare.pop();
+    if (entry === undefined) entry = new Scheduled(time, seq, fn);
+    else {
+      entry.time = time;
+      entry.seq = seq;
+      entry.fn = fn;
+    }
+    entry.pooled = true;
+    this.heap.push(entry);
+    return entry;
+  }
+
+  /** `post` at `delayNs` after the current local time. */
+  postAfter(delayNs: number, fn: () => void): Timer {
+    return this.post(this.localTime + Math.max(0, delayNs), fn);
+  }
+
+  private recycle(e: Scheduled): void {
+    e.fn = noop;
+    e.cancelled = false;
+    if (this.spare.length < SPARE_MAX) this.spare.push(e);
+  }
+
   /** Run `fn` `delayNs` after the current local time. */
   after(delayNs: number, fn: () => void): Timer {
     return this.at(this.localTime + Math.max(0, delayNs), fn);
@@ -83,11 +122,16 @@ export class Simulator {
     for (;;) {
       const e = this.heap.pop();
       if (!e) return false;
-      if (e.cancelled) continue;
+      if (e.cancelled) {
+        if (e.pooled) this.recycle(e);
+        continue;
+      }
       this.eventTime = e.time;
       this.localTime = e.time;
       this.dispatched++;
-      e.fn();
+      const fn = e.fn;
+      if (e.pooled) this.recycle(e);
+      fn();
       this.localTime = this.eventTime;
       return true;
     }

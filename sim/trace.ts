@@ -141,16 +141,19 @@ export type TraceSink = (e: TraceEvent) => void;
 /** The event bus of one run. */
 export class Trace {
   private sinks: TraceSink[] = [];
+  private listened = false;
 
   /** True when someone listens; callers may skip building an event when false. */
   get active(): boolean {
-    return this.sinks.length > 0;
+    return this.listened;
   }
 
   attach(sink: TraceSink): () => void {
     this.sinks.push(sink);
+    this.listened = true;
     return () => {
       this.sinks = this.sinks.filter((s) => s !== sink);
+      this.listened = this.sinks.length > 0;
     };
   }
 

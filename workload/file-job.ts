@@ -127,17 +127,18 @@ export function* fileJob(env: FileJobEnv, spec: FileJobSpec): Proc<FileJobResult
   const pos: number[] = [];
 
   const what = (io: FileIo): string => `${io.op === 'read' ? 'read' : 'write'} ${files[io.file].path} ${io.bytes}@${io.offset}`;
-  const finish = (t: Tag, r: Ret): void => {
-    free.push(t.slot);
+  const finishIo = (io: FileIo, slot: Slot, at: number, r: Ret): void => {
+    free.push(slot);
     if (E.isLeft(r)) {
-      error ??= `${what(t.io)}: ${r.left}`;
+      error ??= `${what(io)}: ${r.left}`;
       return;
     }
-    latenciesNs.push(sim.now - t.at);
+    latenciesNs.push(sim.now - at);
     bytes += r.right;
-    if (t.io.op === 'read') reads++;
+    if (io.op === 'read') reads++;
     else writes++;
   };
+  const finish = (t: Tag, r: Ret): void => finishIo(t.io, t.slot, t.at, r);
   const rw = (io: FileIo, s: Slot): Sys<number> => {
     const fd = s.fds[io.file];
     return io.op === 'read' ? sys.pread(s.task, fd, s.buf, io.offset) : sys.pwrite(s.task, fd, s.buf, io.offset);
@@ -185,7 +186,7 @@ export function* fileJob(env: FileJobEnv, spec: FileJobSpec): Proc<FileJobResult
       const slot = free.pop()!;
       const at = sim.now;
       const r = job.ioengine === 'sync' ? yield* syncEngineIo(io, slot) : yield* call(rw(io, slot));
-      finish({ io, slot, at }, r);
+      finishIo(io, slot, at, r);
     } else {
       while (free.length === 0) for (const c of yield* reap<Ret, Tag>(1)) inflight--, finish(c.tag, c.value);
       if (error !== undefined) break;

@@ -90,7 +90,8 @@ export function* fileIoStream(job: FioJob, files: readonly JobFile[], rng: Strea
       continue;
     }
     left--;
-    yield { file: i, ...next.value };
+    const io = next.value;
+    yield { file: i, op: io.op, offset: io.offset, bytes: io.bytes };
   }
 }
 

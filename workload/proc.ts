@@ -23,6 +23,7 @@
  * million calls runs in constant stack.
  */
 import type { Observable, Subscription } from 'rxjs';
+import { isStartable } from '../guest/vfs/syscalls-api.js';
 import type { Simulator } from '../sim/simulator.js';
 
 export type ProcStep =
@@ -69,9 +70,11 @@ export interface ProcHandle {
 
 /**
  * Subscribe to `o` for its first value (or an error before it), then unsubscribe: `take(1)`
- * without building an operator chain per call.
+ * without building an operator chain per call — or, for a call that can be started
+ * without a subscription (a system call), start it.
  */
 function firstValue<T>(o: Observable<T>, next: (v: T) => void, error: (e: unknown) => void): void {
+  if (isStartable(o)) return o.start(next);
   let seen = false;
   let sub: Subscription | undefined;
   sub = o.subscribe({

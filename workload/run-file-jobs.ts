@@ -100,6 +100,7 @@ export function runFileJobs(env: FileRunEnv, jobs: readonly FioJob[], opts: File
   const shared = thread !== undefined;
 
   const results: FileJobResult[] = [];
+  let jobsDone = 0;
   let windowStart = 0;
   let windowEnd = 0;
   sim.at(env.idleAt(), () => {
@@ -110,17 +111,18 @@ export function runFileJobs(env: FileRunEnv, jobs: readonly FioJob[], opts: File
       const ios = opts.ios?.(p.job, i, p.files) ?? fileIoStream(p.job, p.files, rng);
       startProc(sim, fileJob(env, { job: p.job, label: p.label, files: p.files, task: p.task!, slotTasks: p.slotTasks, slotsShareFds: shared, ios }), (r) => {
         results[i] = r;
-        if (results.filter((x) => x !== undefined).length === plans.length) {
+        if (++jobsDone === plans.length) {
           windowEnd = sim.now;
           env.trace.emit({ kind: 'phase', t: sim.now, name: 'done' });
         }
       });
     });
   });
-  const finished = (): boolean => results.filter((x) => x !== undefined).length === plans.length;
+  // Asked after every event of the run: a count, not a scan.
+  const finished = (): boolean => jobsDone === plans.length;
   const limit = opts.maxVirtualNs === undefined ? undefined : Math.max(sim.now, env.idleAt()) + opts.maxVirtualNs;
   sim.run({ stop: finished, until: limit });
-  if (!finished()) return E.left(`file jobs did not finish (${results.filter((x) => x).length}/${plans.length} done at ${sim.now} ns of virtual time)`);
+  if (!finished()) return E.left(`file jobs did not finish (${jobsDone}/${plans.length} done at ${sim.now} ns of virtual time)`);
   return E.right({ jobs: results, windowStart, windowEnd });
 }
 

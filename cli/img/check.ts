@@ -20,9 +20,8 @@ export function imageCheckJson(filename: string, format: string, rep: CheckRepor
     'image-end-offset': nz(r.imageEndOffset),
     corruptions: nz(r.corruptions),
     leaks: nz(r.leaks),
-    // qemu-img keys these on the final pass's corruptions and leaks, not on what was fixed.
-    'corruptions-fixed': r.corruptions !== 0 ? rep.corruptionsFixed : undefined,
-    'leaks-fixed': r.leaks !== 0 ? rep.leaksFixed : undefined,
+    'corruptions-fixed': nz(rep.corruptionsFixed),
+    'leaks-fixed': nz(rep.leaksFixed),
     'total-clusters': nz(r.totalClusters),
     'allocated-clusters': nz(r.allocatedClusters),
     'fragmented-clusters': nz(r.fragmentedClusters),
@@ -64,7 +63,7 @@ export function runCheck(argv: readonly string[]): number {
   const fmt = outputFormat(optValue(p.right, 'output'));
   if (E.isLeft(fmt)) return fmt.left;
   const quiet = hasOpt(p.right, 'q');
-  const img = open(filename, optValue(p.right, 'f'), hasOpt(p.right, 'r'));
+  const img = open(filename, optValue(p.right, 'f'), hasOpt(p.right, 'r'), { check: true });
   if (!img) return 1;
   const rep = checkImage(img, fix);
   if (E.isLeft(rep)) {
@@ -73,6 +72,7 @@ export function runCheck(argv: readonly string[]): number {
   }
   for (const m of rep.right.messages) process.stderr.write(m.endsWith('\n') ? m : m + '\n');
   const r = rep.right.result;
+  if (r.failed !== undefined) return report(`Check failed: ${r.failed}`), closeImage(img, 1);
   if (!quiet) {
     if (rep.right.rechecked && fmt.right === 'human') {
       out(`The following inconsistencies were found and repaired:\n\n    ${rep.right.leaksFixed} leaked clusters\n    ${rep.right.corruptionsFixed} corruptions\n\nDouble checking the fixed image now...\n`);

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { commitInto, makeEmpty } from '../../host/storage/img/commit.js';
-import { backingChain, backingOf, fullBackingFilename, nodeFilename } from '../../host/storage/img/image.js';
+import { backingChain, backingOf, fullBackingFilename, nodeFilename, openImage } from '../../host/storage/img/image.js';
 import { driverInfo } from '../../host/storage/img/info.js';
 import type { BlockDriverState } from '../../host/storage/node.js';
 import { closeImage, errorExit, hasOpt, IMAGE_OPTS_OPT, OBJECT_OPT, open, optValue, parseArgs, reportImgError } from './common.js';
@@ -42,8 +42,15 @@ export function runCommit(argv: readonly string[]): number {
     report(baseName !== undefined ? `Did not find '${baseName}' in the backing chain of '${filename}'` : 'Image does not have a backing file');
     return closeImage(img, 1);
   }
-  const done = commitInto(img.bs, base);
+  // The backing file was opened read-only with the image: write through a writable opening of it.
+  const baseFile = nodeFilename(base);
+  const writable = baseFile === undefined ? undefined : openImage(baseFile, { format: base.drv.formatName, writable: true });
+  if (writable && E.isLeft(writable)) return reportImgError(writable.left), closeImage(img, 1);
+  const target = writable?.right;
+  const done = commitInto(img.bs, base, target?.bs);
+  const flushed = target?.close() ?? null;
   if (E.isLeft(done)) return reportImgError(done.left), closeImage(img, 1);
+  if (flushed) return report(`Block job failed: ${flushed.message}`), closeImage(img, 1);
   if (!drop) {
     const emptied = makeEmpty(img.bs, filename);
     if (E.isLeft(emptied)) return reportImgError(emptied.left), closeImage(img, 1);

@@ -113,9 +113,9 @@ export function probedRawWarning(filename: string): void {
   );
 }
 
-/** img_open: the image, or undefined after printing qemu-img's message. */
-export function open(filename: string, format: string | undefined, writable = false): OpenImage | undefined {
-  const r = openImage(filename, { format, writable });
+/** img_open: the image, or undefined after printing qemu-img's message. `modes`: BDRV_O_CHECK, BDRV_O_NO_BACKING. */
+export function open(filename: string, format: string | undefined, writable = false, modes: { check?: boolean; noBacking?: boolean } = {}): OpenImage | undefined {
+  const r = openImage(filename, { format, writable, ...modes });
   if (E.isLeft(r)) {
     report(imgErrorMessage(r.left));
     return undefined;

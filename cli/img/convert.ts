@@ -1,12 +1,14 @@
 /**
  * `iopath img convert`: qemu-img convert [-f fmt] [-O output_fmt] [-o options] [-B
- * backing_file] [-c] [-n] [-S sparse_size] [-q] [-U] filename [filename2 [...]]
- * output_filename. Several sources are concatenated; the target is created (unless -n)
- * with their total size.
+ * backing_file] [-c] [-n] [-l snapshot_param] [-S sparse_size] [-q] [-U] filename
+ * [filename2 [...]] output_filename. Several sources are concatenated; the target is
+ * created (unless -n) with their total size. With -l the (first) source is read as one
+ * of its internal snapshots.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { convertImages } from '../../host/storage/img/convert.js';
 import { imageLength, type OpenImage } from '../../host/storage/img/image.js';
+import { loadSnapshotTmp, parseSnapshotArg, type SnapshotRef } from '../../host/storage/img/snapshot-tmp.js';
 import { blockErrorMessage } from '../../host/storage/errors.js';
 import { createImage } from '../../host/storage/open.js';
 import { findBlockDriver, findProtocolDriver } from '../../host/storage/registry.js';
@@ -46,8 +48,15 @@ export function runConvert(argv: readonly string[]): number {
   if (E.isLeft(p)) return p.left;
   let minSparse = 4096;
   const options: Array<[string, string]> = [];
+  let snapOpts: SnapshotRef | undefined;
+  let snapName: string | undefined;
   for (const o of p.right.opts) {
-    if (o.key === 'S') {
+    if (o.key === 'l') {
+      const ref = parseSnapshotArg(o.arg!);
+      if (E.isLeft(ref)) return report(...ref.left), 1;
+      if (ref.right.kind === 'opts') snapOpts = ref.right;
+      else snapName = ref.right.idOrName;
+    } else if (o.key === 'S') {
       const s = sparseSize(o.arg!);
       if (s === undefined) return 1;
       minSparse = s;
@@ -78,6 +87,12 @@ export function runConvert(argv: readonly string[]): number {
     sources.push(img);
   }
   const total = sources.reduce((n, s) => n + imageLength(s.bs), 0);
+  if (snapName !== undefined && snapOpts === undefined && sources.length > 1) return report('No support for concatenating multiple snapshot'), closeAll(sources, 1);
+  const snap = snapOpts ?? (snapName === undefined ? undefined : { kind: 'id-or-name' as const, idOrName: snapName });
+  if (snap) {
+    const loaded = loadSnapshotTmp(sources[0].bs, snap);
+    if (E.isLeft(loaded)) return reportImgError(loaded.left), closeAll(sources, 1);
+  }
   if (!skipCreate) {
     const drv = findBlockDriver(outFmt);
     if (!drv) return report(`Unknown file format '${outFmt}'`), closeAll(sources, 1);

@@ -33,8 +33,12 @@ export function splitOptionList(s: string): Array<[string, string]> {
 
 export const hasHelpOption = (pairs: ReadonlyArray<readonly [string, string]>): boolean => pairs.some(([k]) => k === 'help' || k === '?');
 
+/** qemu_opts_print_help: every option (size among them), sorted by name. */
 function optionHelp(table: OptionTable): string {
-  const rows = [['size', 'size', 'Virtual disk size'], ...Object.entries(table).map(([k, d]) => [k, d.type === 'bool' ? 'bool (on/off)' : d.type === 'number' ? 'num' : d.type === 'size' ? 'size' : 'str', d.help])];
+  const all: OptionTable = { size: { type: 'size', help: 'Virtual disk size' }, ...table };
+  const rows = Object.entries(all)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, d]) => [k, d.type === 'bool' ? 'bool (on/off)' : d.type === 'number' ? 'num' : d.type === 'size' ? 'size' : 'str', d.help]);
   return rows.map(([k, t, h]) => `  ${`${k}=<${t}>`.padEnd(22)} - ${h}\n`).join('');
 }
 

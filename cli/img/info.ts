@@ -84,7 +84,8 @@ function collect(filename: string, format: string | undefined, chain: boolean): 
       return undefined;
     }
     seen.add(name);
-    const img = open(name, fmt);
+    // img_open with BDRV_O_NO_BACKING: a missing backing file is reported, not an error.
+    const img = open(name, fmt, false, { noBacking: true });
     if (!img) return undefined;
     const info = imageInfo(img.bs, name);
     img.close();

@@ -21,7 +21,7 @@ export function runRebase(argv: readonly string[]): number {
   if (p.right.operands.length !== 1) return errorExit('Expecting one image file name');
   if (!unsafe && backing === undefined) return errorExit('Must specify backing file (-b) or use unsafe mode (-u)');
   const filename = p.right.operands[0];
-  const img = open(filename, optValue(p.right, 'f'), true);
+  const img = open(filename, optValue(p.right, 'f'), true, { noBacking: unsafe });
   if (!img) return 1;
   if (backingFmt !== undefined && !findBlockDriver(backingFmt)) return report(`Invalid format name: '${backingFmt}'`), closeImage(img, 1);
   let fresh: OpenImage | undefined;

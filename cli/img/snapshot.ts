@@ -53,7 +53,8 @@ export function runSnapshot(argv: readonly string[]): number {
     if (err) return report(`Could not apply snapshot '${name}': ${blockErrorMessage(err)}`), closeImage(img, 1);
     return closeImage(img, 0);
   }
-  const found = ops?.list(bs.opaque).find((s) => s.id === name || s.name === name);
+  // bdrv_snapshot_find: qemu-img 7.2 deletes by name only ('-d 1' does not find ID 1).
+  const found = ops?.list(bs.opaque).find((s) => s.name === name);
   if (!ops || !found) return report(`Could not delete snapshot '${name}': snapshot not found`), closeImage(img, 1);
   const err = ops.delete(bs.opaque, found.id, found.name);
   if (err) return report(`Could not delete snapshot '${name}': ${blockErrorMessage(err)}`), closeImage(img, 1);

@@ -35,6 +35,9 @@ export class BlkMq {
   private tagBase = 0;
   /** Called when a completion frees a tag nobody was waiting for (the I/O scheduler's restart). */
   private tagFreed: ((hwq: number) => void) | undefined;
+  /* Costs charged per request, looked up once. */
+  private readonly submitNs: number;
+  private readonly completeNs: number;
 
   constructor(
     private readonly sim: Simulator,
@@ -42,6 +45,8 @@ export class BlkMq {
     private readonly costs: CostModel,
     readonly opts: BlkMqOptions,
   ) {
+    this.submitNs = costs.ns('guest.blk.submit');
+    this.completeNs = costs.ns('guest.blk.complete');
     this.hwqs = Array.from({ length: opts.nrHwQueues }, () => ({
       freeTags: Array.from({ length: opts.queueDepth }, (_, i) => opts.queueDepth - 1 - i),
       dispatch: [],
@@ -103,7 +108,7 @@ export class BlkMq {
     const hwq = this.opts.cpuToHwq(cpu) % this.hwqs.length;
     const q = this.hwqs[hwq];
     for (const io of ios) {
-      this.sim.advance(this.costs.ns('guest.blk.submit'));
+      this.sim.advance(this.submitNs);
       const rq: BlkRequest = {
         op: io.op,
         sector: io.sector,
@@ -162,7 +167,7 @@ export class BlkMq {
 
   /** The driver completed `rq` (from its interrupt handler). */
   complete(rq: BlkRequest, status: BlkStatus): void {
-    this.sim.advance(this.costs.ns('guest.blk.complete'));
+    this.sim.advance(this.completeNs);
     this.finish(rq, status);
   }
 
@@ -183,11 +188,12 @@ export class BlkMq {
 
   /** blk_mq_start_stopped_hw_queues: the driver has room again. */
   startStoppedQueues(): void {
-    this.hwqs.forEach((q, i) => {
+    for (let i = 0; i < this.hwqs.length; i++) {
+      const q = this.hwqs[i];
       if (q.stopped) {
         q.stopped = false;
         this.run(i);
       } else if (q.dispatch.length > 0) this.run(i);
-    });
+    }
   }
 }

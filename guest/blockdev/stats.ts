@@ -20,12 +20,16 @@ export class BlockStatsSink {
     readonly dev: string,
   ) {
     const sink: TraceSink = (e) => {
+      // The one block-layer event every request has, first; most events are none of these.
+      if (e.kind === 'io-dispatch') {
+        if (e.dev === dev) countBlockEvent(this.stats, e);
+        return;
+      }
       switch (e.kind) {
         case 'bio':
         case 'bio-split':
         case 'rq-alloc':
         case 'merge':
-        case 'io-dispatch':
         case 'plug-flush':
         case 'flush':
         case 'rq-timeout':

@@ -16,19 +16,20 @@ export function allocBlock(core: FsCore, goal: number): E.Either<Errno, number> 
   const g0 = goal >= geo.firstDataBlock && goal < geo.blocksCount ? groupOfBlock(geo, goal) : 0;
   for (let k = 0; k <= geo.groups; k++) {
     const g = (g0 + k) % geo.groups;
-    const gd = core.gd(g);
-    if (gd.freeBlocksCount === 0) continue;
+    const free = core.freeBlocksOf(g);
+    if (free === 0) continue;
     const first = groupFirstBlock(geo, g);
     const n = groupBlocks(geo, g);
-    const bm = core.buffer(gd.blockBitmap);
+    const bitmap = core.blockBitmapOf(g);
+    const bm = core.buffer(bitmap);
     if (!bm) return core.corrupt(`block bitmap of group ${g} is not loaded`);
     const pending = (i: number): boolean => core.pendingFree.has(first + i) || core.reserved.has(first + i);
     const from = k === 0 ? Math.max(0, goal - first) : 0;
     let i = findClear(bm, Math.min(from, n), n, pending);
     if (i < 0 && from > 0) i = findClear(bm, 0, Math.min(from, n), pending);
     if (i < 0) continue;
-    setBit(core.access(gd.blockBitmap, i >> 3, 1), i);
-    core.putGd(g, { ...gd, freeBlocksCount: gd.freeBlocksCount - 1 });
+    setBit(core.access(bitmap, i >> 3, 1), i);
+    core.setFreeBlocksOf(g, free - 1);
     core.adjustFree(-1, 0);
     return E.right(first + i);
   }

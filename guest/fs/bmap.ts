@@ -10,7 +10,7 @@ import { le32, setLe32 } from './bytes.js';
 import type { FsCore } from './core.js';
 import type { Errno } from './errno.js';
 import { blockPath, DIND_BLOCK, groupFirstBlock, IND_BLOCK, NDIR_BLOCKS } from './geometry.js';
-import type { Inode } from './inode.js';
+import type { InodeBlockMap } from './inode.js';
 
 export interface BmapResult {
   /** The disk block, 0 for a hole. */
@@ -20,7 +20,7 @@ export interface BmapResult {
 }
 
 /** The disk block of file block `n` of `inode` (0 for a hole or past the map's reach). */
-export function bmapLookup(core: FsCore, inode: Inode, n: number): E.Either<Errno, number> {
+export function bmapLookup(core: FsCore, inode: InodeBlockMap, n: number): E.Either<Errno, number> {
   const path = blockPath(core.geo, n);
   if (!path) return E.right(0);
   let ptr = inode.block[path[0]];
@@ -35,7 +35,7 @@ export function bmapLookup(core: FsCore, inode: Inode, n: number): E.Either<Errn
 }
 
 /** A goal for a new block of file block n: after the previous block, else the inode's group. */
-function goalFor(core: FsCore, ino: number, inode: Inode, n: number): number {
+function goalFor(core: FsCore, ino: number, inode: InodeBlockMap, n: number): number {
   if (n > 0) {
     const prev = bmapLookup(core, inode, n - 1);
     if (E.isRight(prev) && prev.right !== 0) return prev.right + 1;
@@ -48,7 +48,7 @@ function goalFor(core: FsCore, ino: number, inode: Inode, n: number): number {
  * `meta`: the new block is metadata (a directory block) and is pinned, zeroed. Updates `inode`
  * in place (pointers, i_blocks); the caller writes the inode back.
  */
-export function bmapAlloc(core: FsCore, ino: number, inode: Inode, n: number, meta: boolean): E.Either<Errno, BmapResult> {
+export function bmapAlloc(core: FsCore, ino: number, inode: InodeBlockMap, n: number, meta: boolean): E.Either<Errno, BmapResult> {
   const path = blockPath(core.geo, n);
   if (!path) return E.left('EFBIG');
   const sectors = core.geo.blockSize / 512;
@@ -92,7 +92,7 @@ export function bmapAlloc(core: FsCore, ino: number, inode: Inode, n: number, me
  * Frees every block of `inode` at file block `from` or beyond, and the indirect blocks whose
  * whole range lies beyond it. Updates `inode` in place.
  */
-export function truncateBlocks(core: FsCore, inode: Inode, from: number): E.Either<Errno, void> {
+export function truncateBlocks(core: FsCore, inode: InodeBlockMap, from: number): E.Either<Errno, void> {
   const sectors = core.geo.blockSize / 512;
   const p = core.geo.ptrsPerBlock;
   const release = (b: number): E.Either<Errno, void> => {
@@ -142,7 +142,7 @@ export function truncateBlocks(core: FsCore, inode: Inode, from: number): E.Eith
 }
 
 /** Every data block of a file in file order, holes skipped: [file block, disk block]. */
-export function mappedBlocks(core: FsCore, inode: Inode, limit: number): E.Either<Errno, [number, number][]> {
+export function mappedBlocks(core: FsCore, inode: InodeBlockMap, limit: number): E.Either<Errno, [number, number][]> {
   const out: [number, number][] = [];
   for (let n = 0; n < limit; n++) {
     const b = bmapLookup(core, inode, n);

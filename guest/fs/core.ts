@@ -8,10 +8,10 @@
  * block, once per handle.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { le32, setLe32 } from './bytes.js';
+import { le16, le32, setLe16, setLe32 } from './bytes.js';
 import type { Errno } from './errno.js';
-import { decodeGroupDesc, encodeGroupDesc, GD_INODE_BITMAP, GD_INODE_TABLE, type GroupDesc } from './group-desc.js';
-import { decodeInode, encodeInode, type Inode } from './inode.js';
+import { decodeGroupDesc, encodeGroupDesc, GD_BLOCK_BITMAP, GD_FREE_BLOCKS_COUNT, GD_INODE_BITMAP, GD_INODE_TABLE, type GroupDesc } from './group-desc.js';
+import { decodeBlockMap, decodeInode, encodeBlockMap, encodeInode, type Inode, type InodeBlockMap } from './inode.js';
 import type { Geometry } from './geometry.js';
 import { GROUP_DESC_SIZE, gdtFirstBlock, superblockBlock, superblockOffsetInBlock } from './geometry.js';
 import type { Journal } from './journal.js';
@@ -56,6 +56,7 @@ export class FsCore {
   private readonly undo = new UndoLog();
   /** Blocks saved whole (or pinned fresh) in the running handle: nothing more of them need be saved. */
   private readonly saved = new Set<number>();
+  private readonly mapScratch: InodeBlockMap = { block: [], blocks: 0 };
 
   private readonly readBuf = (b: number): Uint8Array => this.bufs.get(b) as Uint8Array;
 
@@ -168,6 +169,21 @@ export class FsCore {
     return le32(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_INODE_TABLE);
   }
 
+  /** Group g's bg_block_bitmap and bg_free_blocks_count (without decoding the whole descriptor). */
+  blockBitmapOf(g: number): number {
+    return le32(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_BLOCK_BITMAP);
+  }
+
+  freeBlocksOf(g: number): number {
+    return le16(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_FREE_BLOCKS_COUNT);
+  }
+
+  /** Sets group g's bg_free_blocks_count; only those two bytes of the descriptor change. */
+  setFreeBlocksOf(g: number, n: number): void {
+    const off = this.gdOffset(g) + GD_FREE_BLOCKS_COUNT;
+    setLe16(this.access(this.gdBlock(g), off, 2), off, n);
+  }
+
   /** Group g's bg_inode_bitmap (without decoding the whole descriptor). */
   inodeBitmapOf(g: number): number {
     return le32(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_INODE_BITMAP);
@@ -201,6 +217,30 @@ export class FsCore {
   putInode(ino: number, i: Inode): void {
     const off = this.inodeOffset(ino);
     encodeInode(i, this.access(this.inodeBlock(ino), off, this.geo.inodeSize), off, this.geo.inodeSize);
+  }
+
+  /** The bytes of inode `ino` (read access) and its offset in them. */
+  inodeBytes(ino: number): Uint8Array {
+    return this.bufs.get(this.inodeBlock(ino)) as Uint8Array;
+  }
+
+  inodeOffsetOf(ino: number): number {
+    return this.inodeOffset(ino);
+  }
+
+  /**
+   * The block pointers and i_blocks of inode `ino`, read into one object this core lends
+   * out: valid until the next call, for an operation that maps blocks without the rest.
+   */
+  blockMap(ino: number): InodeBlockMap {
+    decodeBlockMap(this.inodeBytes(ino), this.inodeOffset(ino), this.mapScratch);
+    return this.mapScratch;
+  }
+
+  /** Writes back what `blockMap` lent, as putInode would (the same bytes saved for undo). */
+  putBlockMap(ino: number, m: InodeBlockMap): void {
+    const off = this.inodeOffset(ino);
+    encodeBlockMap(m, this.access(this.inodeBlock(ino), off, this.geo.inodeSize), off);
   }
 
   /** Records a file-system error (ext4_error) and returns EIO for the operation that met it. */

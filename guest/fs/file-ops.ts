@@ -8,7 +8,7 @@ import { bmapAlloc, bmapLookup, truncateBlocks, type BmapResult } from './bmap.j
 import type { FsCore } from './core.js';
 import type { Errno } from './errno.js';
 import { NAME_MAX } from './geometry.js';
-import { isDir, isReg, nsToTime, S_IFMT, S_IFDIR, S_IFREG, timeToNs, type Inode } from './inode.js';
+import { inodeLinksCount, inodeMode, isDir, isReg, nsToTime, S_IFMT, S_IFDIR, S_IFREG, timeToNs, type Inode } from './inode.js';
 
 type R<T> = E.Either<Errno, T>;
 
@@ -41,13 +41,18 @@ export interface StatFs {
 
 /** The inode if `ino` names one in use; ESTALE otherwise. */
 export function liveInode(core: FsCore, ino: number): R<Inode> {
-  if (!core.mounted) return E.left('EIO');
-  if (!core.validIno(ino)) return E.left('ESTALE');
+  const dead = notLive(core, ino);
+  return dead === undefined ? E.right(core.inode(ino)) : E.left(dead);
+}
+
+/** liveInode's checks without decoding the inode: undefined when `ino` names one in use, else the errno. */
+function notLive(core: FsCore, ino: number): Errno | undefined {
+  if (!core.mounted) return 'EIO';
+  if (!core.validIno(ino)) return 'ESTALE';
   const g = Math.floor((ino - 1) / core.geo.inodesPerGroup);
   const bm = core.buffer(core.inodeBitmapOf(g));
-  const i = core.inode(ino);
-  if (!bm || !testBit(bm, (ino - 1) % core.geo.inodesPerGroup) || i.linksCount === 0) return E.left('ESTALE');
-  return E.right(i);
+  if (!bm || !testBit(bm, (ino - 1) % core.geo.inodesPerGroup) || inodeLinksCount(core.inodeBytes(ino), core.inodeOffsetOf(ino)) === 0) return 'ESTALE';
+  return undefined;
 }
 
 export function statInode(core: FsCore, ino: number): R<Stat> {
@@ -71,21 +76,24 @@ export function statInode(core: FsCore, ino: number): R<Stat> {
 
 /** Looks up (and with `create`, allocates) file block `n` of a regular file. Run in a handle when creating. */
 export function bmapFile(core: FsCore, ino: number, n: number, create: boolean): R<BmapResult> {
-  const r = liveInode(core, ino);
-  if (E.isLeft(r)) return r;
-  const i = r.right;
-  if (isDir(i)) return E.left('EISDIR');
-  if (!isReg(i)) return E.left('EINVAL');
+  // Called for every block the page cache reads or writes: only the fields it needs are
+  // read (mode, links, the block map), and only the block map is written back.
+  const dead = notLive(core, ino);
+  if (dead !== undefined) return E.left(dead);
+  const fmt = inodeMode(core.inodeBytes(ino), core.inodeOffsetOf(ino)) & S_IFMT;
+  if (fmt === S_IFDIR) return E.left('EISDIR');
+  if (fmt !== S_IFREG) return E.left('EINVAL');
   if (!Number.isInteger(n) || n < 0) return E.left('EINVAL');
   if (n >= core.geo.maxFileBlocks) return E.left('EFBIG');
+  const m = core.blockMap(ino);
   if (!create) {
-    const b = bmapLookup(core, i, n);
+    const b = bmapLookup(core, m, n);
     return E.isLeft(b) ? b : E.right({ block: b.right, fresh: false });
   }
-  const b = bmapAlloc(core, ino, i, n, false);
+  const b = bmapAlloc(core, ino, m, n, false);
   if (E.isLeft(b)) return b;
   if (b.right.fresh) {
-    core.putInode(ino, i);
+    core.putBlockMap(ino, m);
     core.orderedData(ino);
   }
   return b;

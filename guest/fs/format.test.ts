@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { le16, le32 } from './bytes.js';
 import { decodeDirent, direntSize, encodeDirent, newDirBlock, parseDirBlock } from './dirent.js';
 import { decodeGroupDesc, encodeGroupDesc, type GroupDesc } from './group-desc.js';
-import { decodeInode, encodeInode, nsToTime, timeToNs, type Inode } from './inode.js';
+import { decodeBlockMap, decodeInode, encodeBlockMap, encodeInode, inodeLinksCount, inodeMode, nsToTime, timeToNs, type Inode, type InodeBlockMap } from './inode.js';
 import {
   decodeCommit,
   decodeDescriptorTags,
@@ -117,6 +117,23 @@ describe('inode', () => {
       const b = raw.slice();
       encodeInode(decodeInode(raw, 0, 256), b, 0, 256);
       expect(b).toEqual(raw);
+    })));
+  it('reads and writes the block map as decodeInode and encodeInode do, and nothing else', () =>
+    fc.assert(fc.property(bytes(256), fc.array(fc.nat(0xffffffff), { minLength: 15, maxLength: 15 }), fc.nat(2 ** 40), (raw, ptrs, sectors) => {
+      raw[0x6c + 3] = 0; // i_size exact as a number, so that encodeInode rewrites it unchanged
+      raw[0x6c + 2] &= 0x1f;
+      raw[0x80] = 32;
+      raw[0x81] = 0;
+      const whole = decodeInode(raw, 0, 256);
+      const m: InodeBlockMap = { block: [], blocks: 0 };
+      decodeBlockMap(raw, 0, m);
+      expect(m).toEqual({ block: whole.block, blocks: whole.blocks });
+      expect([inodeMode(raw, 0), inodeLinksCount(raw, 0)]).toEqual([whole.mode, whole.linksCount]);
+      const viaMap = raw.slice();
+      encodeBlockMap({ block: ptrs, blocks: sectors }, viaMap, 0);
+      const viaInode = raw.slice();
+      encodeInode({ ...decodeInode(raw, 0, 256), block: ptrs, blocks: sectors }, viaInode, 0, 256);
+      expect(viaMap).toEqual(viaInode);
     })));
   it('stores virtual nanoseconds as seconds and extra', () =>
     fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (ns) => {

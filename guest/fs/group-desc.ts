@@ -6,9 +6,11 @@
 import { le16, le32, setLe16, setLe32 } from './bytes.js';
 import { GROUP_DESC_SIZE } from './geometry.js';
 
-/** Byte offsets of the fields read without decoding the whole descriptor. */
+/** Byte offsets of the fields read (or changed) without decoding the whole descriptor. */
+export const GD_BLOCK_BITMAP = 0x00;
 export const GD_INODE_BITMAP = 0x04;
 export const GD_INODE_TABLE = 0x08;
+export const GD_FREE_BLOCKS_COUNT = 0x0c;
 
 export interface GroupDesc {
   blockBitmap: number;
@@ -24,10 +26,10 @@ export interface GroupDesc {
 
 export function decodeGroupDesc(b: Uint8Array, off: number): GroupDesc {
   return {
-    blockBitmap: le32(b, off + 0x00),
+    blockBitmap: le32(b, off + GD_BLOCK_BITMAP),
     inodeBitmap: le32(b, off + GD_INODE_BITMAP),
     inodeTable: le32(b, off + GD_INODE_TABLE),
-    freeBlocksCount: le16(b, off + 0x0c),
+    freeBlocksCount: le16(b, off + GD_FREE_BLOCKS_COUNT),
     freeInodesCount: le16(b, off + 0x0e),
     usedDirsCount: le16(b, off + 0x10),
     flags: le16(b, off + 0x12),
@@ -37,10 +39,10 @@ export function decodeGroupDesc(b: Uint8Array, off: number): GroupDesc {
 }
 
 export function encodeGroupDesc(d: GroupDesc, b: Uint8Array, off: number): void {
-  setLe32(b, off + 0x00, d.blockBitmap);
+  setLe32(b, off + GD_BLOCK_BITMAP, d.blockBitmap);
   setLe32(b, off + GD_INODE_BITMAP, d.inodeBitmap);
   setLe32(b, off + GD_INODE_TABLE, d.inodeTable);
-  setLe16(b, off + 0x0c, d.freeBlocksCount);
+  setLe16(b, off + GD_FREE_BLOCKS_COUNT, d.freeBlocksCount);
   setLe16(b, off + 0x0e, d.freeInodesCount);
   setLe16(b, off + 0x10, d.usedDirsCount);
   setLe16(b, off + 0x12, d.flags);

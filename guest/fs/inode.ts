@@ -147,6 +147,26 @@ export function nsToTime(ns: number): [number, number] {
 /** [seconds, extra] back to virtual ns. */
 export const timeToNs = (sec: number, extra: number): number => sec * 1e9 + (extra >>> 2);
 
+/** What the block map reads and changes of an inode: its pointers and i_blocks. */
+export type InodeBlockMap = Pick<Inode, 'block' | 'blocks'>;
+
+/** i_mode and i_links_count of the inode at `off`, without decoding the rest. */
+export const inodeMode = (b: Uint8Array, off: number): number => le16(b, off + 0x00);
+export const inodeLinksCount = (b: Uint8Array, off: number): number => le16(b, off + 0x1a);
+
+/** Reads the block pointers and i_blocks of the inode at `off` into `into` (as decodeInode reads them). */
+export function decodeBlockMap(b: Uint8Array, off: number, into: InodeBlockMap): void {
+  for (let i = 0; i < N_BLOCKS; i++) into.block[i] = le32(b, off + 0x28 + 4 * i);
+  into.blocks = le32(b, off + 0x1c) + le16(b, off + 0x74) * 2 ** 32;
+}
+
+/** Writes the block pointers and i_blocks of `m` into the inode at `off` (as encodeInode writes them); nothing else. */
+export function encodeBlockMap(m: InodeBlockMap, b: Uint8Array, off: number): void {
+  setLe32(b, off + 0x1c, lo32(m.blocks));
+  setLe16(b, off + 0x74, hi32(m.blocks) & 0xffff);
+  for (let i = 0; i < N_BLOCKS; i++) setLe32(b, off + 0x28 + 4 * i, m.block[i] ?? 0);
+}
+
 export const isDir = (i: Pick<Inode, 'mode'>): boolean => (i.mode & S_IFMT) === S_IFDIR;
 export const isReg = (i: Pick<Inode, 'mode'>): boolean => (i.mode & S_IFMT) === S_IFREG;
 

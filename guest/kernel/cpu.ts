@@ -36,11 +36,21 @@ export interface CpuHooks {
   current(): GuestCpu;
 }
 
+/** A piece of work queued on a CPU: `run` is made once per record and handed to the vCPU. */
+interface QueuedWork {
+  fn: (() => void) | undefined;
+  readonly run: () => void;
+}
+
+const SPARE_MAX = 64;
+
 export class GuestCpu {
   private queued = 0;
   private halted = false;
   /** Work for this CPU that waits for the reschedule IPI to wake it. */
   private readonly wakeList: { what: string; fn: () => void }[] = [];
+  /** Records of queued work that has run, for reuse. */
+  private readonly spare: QueuedWork[] = [];
 
   constructor(
     readonly port: VcpuPort,
@@ -71,12 +81,25 @@ export class GuestCpu {
   }
 
   private queue(what: string, fn: () => void): void {
-    this.port.run(what, () => {
-      this.enter();
-      fn();
-      this.queued--;
-      this.idleIfNothingQueued();
-    });
+    const w = this.spare.pop() ?? this.newWork();
+    w.fn = fn;
+    this.port.run(what, w.run);
+  }
+
+  private newWork(): QueuedWork {
+    const w: QueuedWork = { fn: undefined, run: () => this.runWork(w) };
+    return w;
+  }
+
+  /** One piece of queued work runs; its record is reused (no closure per piece). */
+  private runWork(w: QueuedWork): void {
+    const fn = w.fn!;
+    w.fn = undefined;
+    if (this.spare.length < SPARE_MAX) this.spare.push(w);
+    this.enter();
+    fn();
+    this.queued--;
+    this.idleIfNothingQueued();
   }
 
   private enter(): void {

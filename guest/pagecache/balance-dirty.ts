@@ -26,6 +26,9 @@ export const DIRTY_RATELIMIT_EXCEEDED_PAGES = 8;
 
 export class DirtyThrottle {
   private readonly dirtiedByTask = new WeakMap<Task, number>();
+  /** The last task to check in, and its count (kept here, not in the map, while it writes on). */
+  private lastTask: Task | undefined;
+  private lastCount = 0;
 
   constructor(
     private readonly core: PageCacheCore,
@@ -38,13 +41,18 @@ export class DirtyThrottle {
    * it may go on. Returns false to go on at once.
    */
   ratelimited(task: Task, mapping: Mapping, index: number, n: number, resume: () => void): boolean {
-    const count = (this.dirtiedByTask.get(task) ?? 0) + n;
+    if (task !== this.lastTask) {
+      if (this.lastTask !== undefined) this.dirtiedByTask.set(this.lastTask, this.lastCount);
+      this.lastTask = task;
+      this.lastCount = this.dirtiedByTask.get(task) ?? 0;
+    }
+    const count = this.lastCount + n;
     const limit = this.core.dirtyExceeded ? DIRTY_RATELIMIT_EXCEEDED_PAGES : DIRTY_RATELIMIT_PAGES;
     if (count < limit) {
-      this.dirtiedByTask.set(task, count);
+      this.lastCount = count;
       return false;
     }
-    this.dirtiedByTask.set(task, 0);
+    this.lastCount = 0;
     return this.balance(task, mapping, index, resume);
   }
 

@@ -14,6 +14,7 @@ import type { PageAllocator } from '../kernel/page-alloc.js';
 import { Lru, inactiveRatio } from './lru.js';
 import type { Mapping } from './mapping.js';
 import { CachedPage, WaitQueue } from './page.js';
+import { PageList } from './page-list.js';
 import type { VmSysctl } from './sysctl.js';
 
 /** Dirty thresholds in pages, from the memory available now. */
@@ -29,7 +30,7 @@ export interface DirtyThresholds {
 export class PageCacheCore {
   readonly lru = new Lru();
   /** Dirty pages in the order they became dirty, oldest first (across mappings). */
-  readonly dirtyList = new Set<CachedPage>();
+  readonly dirtyList = new PageList<CachedPage>('dirtyPrev', 'dirtyNext');
   /** Every mapping with pages or owners, in creation order. */
   readonly mappings = new Set<Mapping>();
   /** Woken when pages finish I/O or are freed: allocators and throttled writers wait here. */
@@ -199,23 +200,33 @@ export class PageCacheCore {
  * pages, one trace event per run, stamped when its first page was seen.
  */
 export class RunEmitter {
-  private cur: { what: PageCacheWhat; mapping: Mapping; index: number; pages: number; t: number } | undefined;
+  /* The run being collected (none while `pages` is 0), in fields rather than an object per run. */
+  private what: PageCacheWhat = 'hit';
+  private mapping: Mapping | undefined;
+  private index = 0;
+  private pages = 0;
+  private t = 0;
 
   constructor(private readonly core: PageCacheCore) {}
 
   add(what: PageCacheWhat, mapping: Mapping, index: number): void {
-    const c = this.cur;
-    if (c && c.what === what && c.mapping === mapping && c.index + c.pages === index) {
-      c.pages++;
+    if (this.pages > 0 && this.what === what && this.mapping === mapping && this.index + this.pages === index) {
+      this.pages++;
       return;
     }
     this.flush();
-    this.cur = { what, mapping, index, pages: 1, t: this.core.sim.now };
+    this.what = what;
+    this.mapping = mapping;
+    this.index = index;
+    this.pages = 1;
+    this.t = this.core.sim.now;
   }
 
   flush(): void {
-    const c = this.cur;
-    this.cur = undefined;
-    if (c && this.core.trace.active) this.core.trace.emit({ kind: 'pagecache', t: c.t, mapping: c.mapping.name, what: c.what, index: c.index, pages: c.pages });
+    const pages = this.pages;
+    const mapping = this.mapping;
+    this.pages = 0;
+    this.mapping = undefined;
+    if (pages > 0 && mapping !== undefined && this.core.trace.active) this.core.trace.emit({ kind: 'pagecache', t: this.t, mapping: mapping.name, what: this.what, index: this.index, pages });
   }
 }

@@ -3,14 +3,15 @@
  * inactive list; a second access while it has PG_referenced moves it to the active list
  * (mark_page_accessed). When the inactive list gets short, pages move from the tail of the
  * active list to the inactive list (shrink_active_list); reclaim takes from the tail of the
- * inactive list. An insertion-ordered Set is the list: iteration starts at the tail (the
- * oldest), `add` puts a page at the head.
+ * inactive list. A PageList is the list: iteration starts at the tail (the oldest), `add`
+ * puts a page at the head.
  */
 import type { CachedPage } from './page.js';
+import { PageList } from './page-list.js';
 
 export class Lru {
-  readonly active = new Set<CachedPage>();
-  readonly inactive = new Set<CachedPage>();
+  readonly active = new PageList<CachedPage>('activePrev', 'activeNext');
+  readonly inactive = new PageList<CachedPage>('inactivePrev', 'inactiveNext');
 
   get size(): number {
     return this.active.size + this.inactive.size;
@@ -59,8 +60,7 @@ export class Lru {
   /** Move up to `n` pages from the tail of the active list to the head of the inactive list. */
   deactivate(n: number): number {
     let moved = 0;
-    for (const page of this.active) {
-      if (moved >= n) break;
+    for (let page = this.active.oldest(); page !== undefined && moved < n; page = this.active.oldest()) {
       this.active.delete(page);
       page.active = false;
       this.inactive.add(page);

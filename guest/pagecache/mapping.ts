@@ -7,6 +7,7 @@
  */
 import { ErrSeq } from './errseq.js';
 import type { CachedPage } from './page.js';
+import { PageList } from './page-list.js';
 import { newRaState, type FileRaState } from './readahead.js';
 import type { AddressSpaceOps, Errno } from './types.js';
 
@@ -14,9 +15,9 @@ export class Mapping {
   /** i_pages: index → page. */
   readonly pages = new Map<number, CachedPage>();
   /** Dirty pages (the xarray's PAGECACHE_TAG_DIRTY). */
-  readonly dirtyPages = new Set<CachedPage>();
+  readonly dirtyPages = new PageList<CachedPage>('mappingDirtyPrev', 'mappingDirtyNext');
   /** Pages under writeback (PAGECACHE_TAG_WRITEBACK). */
-  readonly writebackPages = new Set<CachedPage>();
+  readonly writebackPages = new PageList<CachedPage>('writebackPrev', 'writebackNext');
   /** mapping->wb_err. */
   readonly wbErr = new ErrSeq();
   /** Readahead state for callers without a file description of their own (the vfs passes file->f_ra). */
@@ -63,7 +64,7 @@ export class Mapping {
   }
 
   /** The pages with index in [first, last], ascending; from `set` (default: all pages). */
-  pagesInRange(first: number, last: number, set?: ReadonlySet<CachedPage>): CachedPage[] {
+  pagesInRange(first: number, last: number, set?: Iterable<CachedPage>): CachedPage[] {
     if (last < first) return [];
     const out: CachedPage[] = [];
     if (!set && last - first + 1 <= this.pages.size) {

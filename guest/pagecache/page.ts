@@ -43,6 +43,20 @@ export class CachedPage implements Page {
   /** Removed from its mapping (reclaimed, truncated, invalidated); memory is freed at the last unpin. */
   removed = false;
   private waitq: WaitQueue | undefined;
+  /*
+   * Links of the lists the page is on (page-list.ts), a pair per list: the active and the
+   * inactive LRU list, the cache's dirty list, its mapping's dirty and writeback pages.
+   */
+  activePrev: CachedPage | undefined;
+  activeNext: CachedPage | undefined;
+  inactivePrev: CachedPage | undefined;
+  inactiveNext: CachedPage | undefined;
+  dirtyPrev: CachedPage | undefined;
+  dirtyNext: CachedPage | undefined;
+  mappingDirtyPrev: CachedPage | undefined;
+  mappingDirtyNext: CachedPage | undefined;
+  writebackPrev: CachedPage | undefined;
+  writebackNext: CachedPage | undefined;
 
   constructor(
     readonly mapping: Mapping,

@@ -77,6 +77,9 @@ export interface ScsiCmnd {
   finish(cmd: ScsiCmnd): void;
 }
 
+/** No sense (shared: sense is replaced by setSense, never written in place). */
+const NO_SENSE = new Uint8Array(0);
+
 export function newCmnd(init: {
   /** From the host's counter (ScsiHost.newCmndId). */
   id: number;
@@ -105,7 +108,7 @@ export function newCmnd(init: {
     hostByte: DID_OK,
     mlByte: SCSIML_STAT_OK,
     status: SAM_STAT_GOOD,
-    sense: new Uint8Array(0),
+    sense: NO_SENSE,
     resid: 0,
     retries: 0,
     allowed: init.allowed,
@@ -126,7 +129,7 @@ export function resetResult(cmd: ScsiCmnd): void {
   cmd.hostByte = DID_OK;
   cmd.mlByte = SCSIML_STAT_OK;
   cmd.status = SAM_STAT_GOOD;
-  cmd.sense = new Uint8Array(0);
+  cmd.sense = NO_SENSE;
   cmd.resid = 0;
   cmd.claimed = false;
 }

@@ -55,6 +55,8 @@ export class ScsiHost implements ScsiHostLimits {
   private readonly starved: ScsiCmnd[] = [];
   private readonly timers = new Map<ScsiCmnd, Timer>();
   private cmdSeq = 1;
+  /** guest.scsi.done, looked up once. */
+  private readonly doneNs: number;
   /**
    * Announced devices go here (the upper drivers' probe: sd binds disks); the scan waits
    * for `done`, as boot waits for the asynchronous probes (async_synchronize_full).
@@ -78,6 +80,7 @@ export class ScsiHost implements ScsiHostLimits {
     this.maxCmdLen = limits.maxCmdLen;
     this.nrHwQueues = Math.max(1, limits.nrHwQueues);
     this.eh = new ScsiErrorHandler(this);
+    this.doneNs = k.costs.ns('guest.scsi.done');
   }
 
   newCmndId(): number {
@@ -150,7 +153,7 @@ export class ScsiHost implements ScsiHostLimits {
    */
   scsiDone(cmd: ScsiCmnd): void {
     if (!cmd.inflight) return;
-    this.k.sim.advance(this.k.costs.ns('guest.scsi.done'));
+    this.k.sim.advance(this.doneNs);
     cmd.inflight = false;
     this.busy--;
     if (cmd.claimed) {

@@ -40,20 +40,34 @@ export interface ScsiUld {
   uninitCommand?(u: UldCommand): void;
 }
 
+interface Outstanding {
+  cmd: ScsiCmnd;
+  u: UldCommand;
+}
+
 export class ScsiQueue implements BlkMqOps {
-  private readonly cmds = new Map<BlkRequest, { cmd: ScsiCmnd; u: UldCommand }>();
+  /**
+   * Each request's command, by hardware queue and tag, as Linux keeps the scsi_cmnd in the
+   * request's PDU (blk_mq_rq_to_pdu): a slot per tag rather than a Map that every command
+   * would be added to and deleted from (see host/devices/scsi-bus/request-list.ts for the
+   * cost of that churn).
+   */
+  private readonly byTag: (Outstanding | undefined)[][] = [];
   blk: BlkMq | undefined;
+  private readonly queueRqNs: number;
 
   constructor(
     readonly sdev: ScsiDevice,
     private readonly uld: ScsiUld,
-  ) {}
+  ) {
+    this.queueRqNs = sdev.host.k.costs.ns('guest.scsi.queue_rq');
+  }
 
   /** scsi_queue_rq. */
   queueRq(hwq: number, rq: BlkRequest, last: boolean): BlkStatus {
     const sdev = this.sdev;
     const host = sdev.host;
-    host.k.sim.advance(host.k.costs.ns('guest.scsi.queue_rq'));
+    host.k.sim.advance(this.queueRqNs);
     if (!sdev.online) return 'ioerr';
     if (sdev.busy >= sdev.queueDepth || host.eh.inRecovery) return 'resource';
     const u = this.uld.initCommand(rq);
@@ -78,7 +92,7 @@ export class ScsiQueue implements BlkMqOps {
       this.uld.uninitCommand?.(u);
       return 'resource';
     }
-    this.cmds.set(rq, { cmd, u });
+    this.set(rq, { cmd, u });
     return 'ok';
   }
 
@@ -86,17 +100,25 @@ export class ScsiQueue implements BlkMqOps {
     this.sdev.host.template.commitRqs?.(hwq);
   }
 
+  private get(rq: BlkRequest): Outstanding | undefined {
+    return this.byTag[rq.hwq]?.[rq.tag];
+  }
+
+  private set(rq: BlkRequest, o: Outstanding): void {
+    (this.byTag[rq.hwq] ??= [])[rq.tag] = o;
+  }
+
   /** scsi_timeout for a block request. */
   timeout(_hwq: number, rq: BlkRequest): 'done' | 'reset-timer' {
-    const e = this.cmds.get(rq);
-    if (e === undefined) return 'reset-timer';
+    const e = this.get(rq);
+    if (e === undefined || e.cmd.rq !== rq) return 'reset-timer';
     return this.sdev.host.eh.timeout(e.cmd);
   }
 
   /** scsi_io_completion (with sd_done first). */
   private ioCompletion(cmd: ScsiCmnd): void {
     const rq = cmd.rq!;
-    const e = this.cmds.get(rq);
+    const e = this.get(rq);
     if (cmdGood(cmd)) return this.end(cmd, 'ok');
     this.uld.done?.(cmd);
     const action = scsiIoCompletionAction(cmd, this.sdev.host.k.sim.now);
@@ -113,7 +135,7 @@ export class ScsiQueue implements BlkMqOps {
         if (typeof u === 'string') return this.end(cmd, u);
         if (e) this.uld.uninitCommand?.(e.u);
         cmd.cdb = u.cdb;
-        this.cmds.set(rq, { cmd, u });
+        this.set(rq, { cmd, u });
         return host.requeue(cmd, 0);
       }
     }
@@ -121,9 +143,11 @@ export class ScsiQueue implements BlkMqOps {
 
   private end(cmd: ScsiCmnd, status: BlkStatus): void {
     const rq = cmd.rq!;
-    const e = this.cmds.get(rq);
-    this.cmds.delete(rq);
-    if (e) this.uld.uninitCommand?.(e.u);
+    const e = this.get(rq);
+    if (e !== undefined && e.cmd === cmd) {
+      this.byTag[rq.hwq][rq.tag] = undefined;
+      this.uld.uninitCommand?.(e.u);
+    }
     this.sdev.busy = Math.max(0, this.sdev.busy - 1);
     rq.resultLen = cmd.direction === 'from-device' ? Math.max(0, cmd.bufflen - cmd.resid) : 0;
     this.blk?.complete(rq, status);

@@ -16,7 +16,7 @@
  * disk cannot": discard or write-zeroes is switched off for good.
  */
 import { encodeCdb, type Cdb, type RwSize } from '../../hw/scsi/cdb.js';
-import { UNMAP, WRITE_SAME_10, WRITE_SAME_16 } from '../../hw/scsi/opcodes.js';
+import { READ_10, READ_16, UNMAP, WRITE_10, WRITE_16, WRITE_SAME_10, WRITE_SAME_16 } from '../../hw/scsi/opcodes.js';
 import { ILLEGAL_REQUEST } from '../../hw/scsi/sense-codes.js';
 import { encodeUnmapParameterList } from '../../hw/scsi/unmap.js';
 import type { BlkRequest, BlkStatus } from '../blockdev/request.js';
@@ -37,6 +37,34 @@ export function rwSize(d: ScsiDisk, lba: number, blocks: number): RwSize {
   if (s.use16ForRw || blocks > 0xffff) return 16;
   if (blocks > 0xff || lba > 0x1fffff || s.use10ForRw) return 10;
   return 6;
+}
+
+/**
+ * READ/WRITE(10) or (16) as sd_setup_rw10_cmnd / sd_setup_rw16_cmnd fill them, byte by byte:
+ * opcode, FUA in byte 1, the LBA and transfer length big-endian, group and control 0 (the
+ * bytes encodeCdb gives for the same command, without building the command first).
+ */
+export function rwCdb(write: boolean, size: 10 | 16, lba: number, blocks: number, fua: boolean): Uint8Array {
+  const b = new Uint8Array(size);
+  b[1] = fua ? 0x08 : 0;
+  if (size === 10) {
+    b[0] = write ? WRITE_10 : READ_10;
+    putBe(b, 2, 4, lba);
+    putBe(b, 7, 2, blocks);
+  } else {
+    b[0] = write ? WRITE_16 : READ_16;
+    putBe(b, 2, 8, lba);
+    putBe(b, 10, 4, blocks);
+  }
+  return b;
+}
+
+/** `n` bytes of `v` (a non-negative safe integer) big-endian at `at`. */
+function putBe(b: Uint8Array, at: number, n: number, v: number): void {
+  for (let i = n - 1; i >= 0; i--) {
+    b[at + i] = v % 256;
+    v = Math.floor(v / 256);
+  }
 }
 
 export class SdCommands implements ScsiUld {
@@ -61,8 +89,10 @@ export class SdCommands implements ScsiUld {
       case 'write': {
         const size = rwSize(d, lba, blocks);
         const fua = size !== 6 && rq.op === 'write' && rq.fua === true && d.dpofua;
-        if (rq.op === 'read') return rw({ op: 'READ', size, lba, transferLength: blocks, fua: false, rarc: false, ...rwFlags }, 'from-device');
-        return rw({ op: 'WRITE', size, lba, transferLength: blocks, fua, ...rwFlags }, 'to-device');
+        const dir = rq.op === 'read' ? 'from-device' : 'to-device';
+        if (size === 10 || size === 16) return { cdb: rwCdb(rq.op === 'write', size, lba, blocks, fua), direction: dir, sg: rq.sg, allowed: SD_MAX_RETRIES, timeoutMs: SD_TIMEOUT_MS };
+        if (rq.op === 'read') return rw({ op: 'READ', size, lba, transferLength: blocks, fua: false, rarc: false, ...rwFlags }, dir);
+        return rw({ op: 'WRITE', size, lba, transferLength: blocks, fua, ...rwFlags }, dir);
       }
       case 'discard':
         switch (d.provisioningMode) {

@@ -7,6 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bio, bootSd, type SdBooted } from '../virtio-drivers/virtio-scsi/testing.js';
+import { encodeCdb } from '../../hw/scsi/cdb.js';
+import { rwCdb } from './sd-cmd.js';
 import { sdName } from './sd.js';
 import type { FakeLunOptions } from './testing.js';
 
@@ -126,6 +128,23 @@ describe('sd I/O', () => {
         expect(b.tk.kernel.mem.read(r, n * 512).every((x) => x === v)).toBe(true);
       }),
       { numRuns: 20 },
+    );
+  });
+});
+
+describe('rwCdb (sd_setup_rw10_cmnd / sd_setup_rw16_cmnd)', () => {
+  it('gives the bytes encodeCdb gives for the same READ/WRITE (property)', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.constantFrom<10 | 16>(10, 16), fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: 0xffffffff }), fc.boolean(), (write, size, lbaIn, blocksIn, fua) => {
+        const lba = size === 10 ? lbaIn % 2 ** 32 : lbaIn;
+        const blocks = size === 10 ? blocksIn & 0xffff : blocksIn;
+        const flags = { protect: 0, dpo: false, group: 0, control: 0 } as const;
+        const want = write
+          ? encodeCdb({ op: 'WRITE', size, lba, transferLength: blocks, fua, ...flags })
+          : encodeCdb({ op: 'READ', size, lba, transferLength: blocks, fua, rarc: false, ...flags });
+        expect(rwCdb(write, size, lba, blocks, fua)).toEqual(want);
+      }),
+      { numRuns: 300 },
     );
   });
 });

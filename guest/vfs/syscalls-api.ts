@@ -54,6 +54,21 @@ export interface UserBuf {
 
 export type Sys<T> = Observable<Either<Errno, T>>;
 
+/**
+ * A call that can also be started without a subscription: `start(next)` does what
+ * subscribing does and hands the one result to `next`. For a caller that takes exactly the
+ * first value and never unsubscribes before it (a process blocked in the call), it is the
+ * same call without rxjs's subscriber objects. The guest's system calls offer it.
+ */
+export interface StartableCall<T> {
+  start(next: (v: T) => void): void;
+}
+
+/** True when `o` offers `start` (see StartableCall). */
+export function isStartable<T>(o: Observable<T>): o is Observable<T> & StartableCall<T> {
+  return typeof (o as Partial<StartableCall<T>>).start === 'function';
+}
+
 export interface Syscalls {
   open(task: Task, path: string, flags: number, mode?: number): Sys<number>;
   close(task: Task, fd: number): Sys<void>;

@@ -79,6 +79,9 @@ interface Pdu {
   /** The header and status buffers as sg entries, made once. */
   hdrSg: SgElem[];
   statusSg: SgElem;
+  /** Scratch lists for building a chain (addSgs reads them at once and keeps nothing). */
+  out: SgElem[];
+  inb: SgElem[];
 }
 
 const OP_TYPE = {
@@ -93,6 +96,9 @@ const OP_TYPE = {
 export class VirtioBlkDriver implements BlkMqOps {
   readonly blk: BlkMq;
   private readonly pdus: Pdu[][];
+  /* Costs charged per request, looked up once. */
+  private readonly queueRqNs: number;
+  private readonly getBufNs: number;
 
   private constructor(
     private readonly k: GuestKernel,
@@ -108,9 +114,11 @@ export class VirtioBlkDriver implements BlkMqOps {
       cpuToHwq: (cpu) => cpu % vqs.length,
     });
     this.blk.setOps(this);
+    this.queueRqNs = k.costs.ns('guest.virtio-blk.queue_rq');
+    this.getBufNs = k.costs.ns('guest.vq.get_buf');
     this.pdus = vqs.map(() => Array.from({ length: disk.queueDepth }, () => {
       const a = k.alloc.alloc(64, 64);
-      return { hdr: a, payload: a + 16, status: a + 32, hdrSg: [{ addr: a, len: B.VIRTIO_BLK_OUTHDR_SIZE }], statusSg: { addr: a + 32, len: 1 } };
+      return { hdr: a, payload: a + 16, status: a + 32, hdrSg: [{ addr: a, len: B.VIRTIO_BLK_OUTHDR_SIZE }], statusSg: { addr: a + 32, len: 1 }, out: [], inb: [] };
     }));
   }
 
@@ -147,12 +155,13 @@ export class VirtioBlkDriver implements BlkMqOps {
       const vec = k.idt.requestIrq(() => driver?.allVqsDone(true));
       k.routeIoapicPin(t.fn.irqLine, vec, 0);
     }
+    const descNs = k.costs.ns('guest.vq.add-desc');
     for (let i = 0; i < nvqs; i++) {
       const size = t.queueMaxSize(i);
       const vq = new DriverVirtqueue<BlkRequest>(k.mem, k.alloc, i, size, {
         eventIdx,
         indirect,
-        chargeDescs: (n) => k.sim.advance(n * k.costs.ns('guest.vq.add-desc')),
+        chargeDescs: (n) => k.sim.advance(n * descNs),
         notify: () => t.notify(k.current.port, doorbells[i], i),
       });
       let entry = VIRTIO_MSI_NO_VECTOR;
@@ -187,23 +196,30 @@ export class VirtioBlkDriver implements BlkMqOps {
 
   /** virtio_queue_rq: build the request's chain, add it, kick if it is the last of the batch. */
   queueRq(hwq: number, rq: BlkRequest, last: boolean): BlkStatus {
-    const { mem, sim, costs, trace } = this.k;
-    sim.advance(costs.ns('guest.virtio-blk.queue_rq'));
+    const { mem, sim, trace } = this.k;
+    sim.advance(this.queueRqNs);
     const vq = this.vqs[hwq];
     const pdu = this.pdus[hwq][rq.tag];
     const type = OP_TYPE[rq.op];
     B.writeOutHdr(mem, pdu.hdr, { type, ioprio: 0, sector: rq.op === 'flush' || rq.op === 'get-id' ? 0 : rq.sector });
     mem.write8(pdu.status, 0xff);
-    let out: SgElem[] = pdu.hdrSg;
-    let inb: SgElem[] = [];
-    if (rq.op === 'write') out = out.concat(rq.sg);
-    else if (rq.op === 'read' || rq.op === 'get-id') inb = rq.sg.slice();
+    // Filled by index and cut to length: emptying an array first would drop its backing store.
+    const out = pdu.out;
+    const inb = pdu.inb;
+    const sg = rq.sg;
+    let nOut = 1;
+    let nIn = 0;
+    out[0] = pdu.hdrSg[0];
+    if (rq.op === 'write') for (let i = 0; i < sg.length; i++) out[nOut++] = sg[i];
+    else if (rq.op === 'read' || rq.op === 'get-id') for (let i = 0; i < sg.length; i++) inb[nIn++] = sg[i];
     else if (rq.op === 'discard' || rq.op === 'write-zeroes') {
       const flags = rq.op === 'write-zeroes' && rq.unmap ? B.VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
       mem.write(pdu.payload, B.encodeDwzSegments([{ sector: rq.sector, numSectors: rq.sectors, flags }]));
-      out = [pdu.hdrSg[0], { addr: pdu.payload, len: B.VIRTIO_BLK_DWZ_SEG_SIZE }];
+      out[nOut++] = { addr: pdu.payload, len: B.VIRTIO_BLK_DWZ_SEG_SIZE };
     }
-    inb.push(pdu.statusSg);
+    inb[nIn++] = pdu.statusSg;
+    if (out.length !== nOut) out.length = nOut;
+    if (inb.length !== nIn) inb.length = nIn;
     if (!vq.addSgs(out, inb, rq)) {
       // -ENOSPC: the ring is full; blk-mq stops the queue and retries after a completion.
       if (vq.isBroken()) return 'ioerr';
@@ -233,7 +249,7 @@ export class VirtioBlkDriver implements BlkMqOps {
     do {
       vq.disableCb();
       for (let b = vq.getBuf(); b; b = vq.getBuf()) {
-        sim.advance(costs.ns('guest.vq.get_buf'));
+        sim.advance(this.getBufNs);
         const rq = b.token;
         rq.resultLen = Math.max(0, b.len - 1);
         this.blk.complete(rq, virtblkResult(mem.read8(this.pdus[hwq][rq.tag].status)));

@@ -42,8 +42,10 @@ export interface VirtqueueOptions {
   notify(): void;
 }
 
+/** What the driver keeps about a chain it exposed, per head (Linux's vring_desc_state); reused, `live` while exposed. */
 interface InFlight<T> {
-  token: T;
+  live: boolean;
+  token: T | undefined;
   ndescs: number;
   indirect: number;
   indirectBytes: number;
@@ -54,7 +56,7 @@ export class DriverVirtqueue<T> {
   private readonly nextFree: Uint16Array;
   private freeHead = 0;
   numFree: number;
-  private readonly inflight: (InFlight<T> | undefined)[];
+  private readonly inflight: InFlight<T>[];
   private availIdxShadow = 0;
   private numAdded = 0;
   private lastUsedIdx = 0;
@@ -80,7 +82,7 @@ export class DriverVirtqueue<T> {
     this.numFree = size;
     this.nextFree = new Uint16Array(size);
     for (let i = 0; i < size; i++) this.nextFree[i] = i + 1;
-    this.inflight = new Array(size);
+    this.inflight = Array.from({ length: size }, () => ({ live: false, token: undefined, ndescs: 0, indirect: 0, indirectBytes: 0 }));
   }
 
   isBroken(): boolean {
@@ -112,19 +114,24 @@ export class DriverVirtqueue<T> {
       this.freeHead = this.nextFree[head];
     } else {
       let idx = head;
-      let i = 0;
-      for (const e of out.concat(inb)) {
+      const nOut = out.length;
+      for (let i = 0; i < total; i++) {
+        const e = i < nOut ? out[i] : inb[i - nOut];
         const isLast = i === total - 1;
-        const flags = (i >= out.length ? VIRTQ_DESC_F_WRITE : 0) | (isLast ? 0 : VIRTQ_DESC_F_NEXT);
+        const flags = (i >= nOut ? VIRTQ_DESC_F_WRITE : 0) | (isLast ? 0 : VIRTQ_DESC_F_NEXT);
         const next = this.nextFree[idx];
         writeDescAt(mem, this.ring.desc + idx * VIRTQ_DESC_SIZE, e.addr, e.len, flags, isLast ? 0 : next);
         if (isLast) this.freeHead = next;
         idx = next;
-        i++;
       }
     }
     this.numFree -= needed;
-    this.inflight[head] = { token, ndescs: needed, indirect, indirectBytes };
+    const f = this.inflight[head];
+    f.live = true;
+    f.token = token;
+    f.ndescs = needed;
+    f.indirect = indirect;
+    f.indirectBytes = indirectBytes;
     setAvailRing(mem, this.ring, this.availIdxShadow, head);
     this.availIdxShadow = (this.availIdxShadow + 1) & 0xffff;
     // Barrier, then publish the new avail index.
@@ -165,18 +172,20 @@ export class DriverVirtqueue<T> {
     if (!this.moreUsed()) return undefined;
     const { id, len } = usedElem(this.mem, this.ring, this.lastUsedIdx);
     const f = id < this.size ? this.inflight[id] : undefined;
-    if (!f) {
+    if (f === undefined || !f.live) {
       // "id %u is not a head!": the device misbehaved; the queue is broken for good.
       this.broken = true;
       return undefined;
     }
-    this.inflight[id] = undefined;
+    const token = f.token as T;
+    f.live = false;
+    f.token = undefined;
     this.freeChain(id, f.ndescs);
     if (f.indirect) this.alloc.free(f.indirect, f.indirectBytes, 16);
     this.lastUsedIdx = (this.lastUsedIdx + 1) & 0xffff;
     // With EVENT_IDX and callbacks enabled, keep used_event at what we have consumed.
     if (this.opts.eventIdx && !(this.availFlagsShadow & VIRTQ_AVAIL_F_NO_INTERRUPT)) setUsedEvent(this.mem, this.ring, this.lastUsedIdx);
-    return { token: f.token, len };
+    return { token, len };
   }
 
   private freeChain(head: number, ndescs: number): void {

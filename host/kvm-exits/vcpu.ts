@@ -13,6 +13,23 @@ import type { KvmVm } from './kvm.js';
 
 const PAGE = 4096;
 
+/** The name of the work that delivers `vector`, made once per vector. */
+const IRQ_WHAT: string[] = [];
+function irqWhat(vector: number): string {
+  if (!(vector >= 0 && vector < 256)) return 'irq ' + vector;
+  return (IRQ_WHAT[vector] ??= 'irq ' + vector);
+}
+
+/** An interrupt on its way into the vCPU; `deliver` and `enter` are made once per record. */
+interface Injection {
+  vector: number;
+  level: boolean;
+  wasHalted: boolean;
+  posted: boolean;
+  readonly deliver: () => void;
+  readonly enter: () => void;
+}
+
 export class KvmVcpu implements VcpuPort {
   halted = false;
   private haltedAt = 0;
@@ -25,21 +42,31 @@ export class KvmVcpu implements VcpuPort {
   private handler: ExitHandler = 'kvm';
   private purpose: ExitPurpose = 'other';
   private userspaceExit: 'KVM_EXIT_IO' | 'KVM_EXIT_MMIO' | undefined;
+  /** Records of delivered interrupts, for reuse. */
+  private readonly spareInjections: Injection[] = [];
+  /* The costs of every exit and of the fast MMIO path, looked up once. */
+  private readonly roundtripNs: number;
+  private readonly fastMmioNs: number;
 
   constructor(
     private readonly vm: KvmVm,
     readonly index: number,
     readonly ctx: ExecutionContext,
-  ) {}
+  ) {
+    this.roundtripNs = vm.costs.ns('kvm.exit.roundtrip');
+    this.fastMmioNs = vm.costs.ns('kvm.exit.fast-mmio');
+  }
 
   /* ---- VcpuPort ---- */
 
   run(what: string, fn: () => void): void {
-    this.ctx.run(what, () => {
-      this.halted = false;
-      fn();
-    });
+    this.ctx.run(what, fn, this.unhalt);
   }
+
+  /** What every piece of work on this vCPU does first: it is running. */
+  private readonly unhalt = (): void => {
+    this.halted = false;
+  };
 
   charge(ns: number): void {
     this.vm.sim.advance(ns);
@@ -106,7 +133,7 @@ export class KvmVcpu implements VcpuPort {
   private exit(e: VmExit): number {
     const { sim, costs } = this.vm;
     const t0 = sim.now;
-    sim.advance(costs.ns('kvm.exit.roundtrip'));
+    sim.advance(this.roundtripNs);
     this.handler = 'kvm';
     this.purpose = 'other';
     this.userspaceExit = undefined;
@@ -127,7 +154,7 @@ export class KvmVcpu implements VcpuPort {
         // KVM_FAST_MMIO_BUS: zero-length eventfds are matched before any decoding.
         const fast = e.write && e.reason === 'EPT_MISCONFIG' ? this.vm.ioeventfds.match(false, e.addr, 0, e.value) : undefined;
         if (fast && fast.len === 0) {
-          sim.advance(costs.ns('kvm.exit.fast-mmio'));
+          sim.advance(this.fastMmioNs);
           value = this.signalOrDispatch(fast, this.vm.mmio, e.addr, e, 'KVM_EXIT_MMIO');
           break;
         }
@@ -233,19 +260,40 @@ export class KvmVcpu implements VcpuPort {
     const wasHalted = this.halted && this.haltedAt <= sim.now;
     const posted = !wasHalted && opts.apicv;
     if (trace.active) trace.emit({ kind: 'irq', t: sim.now, dev, vector, path, vcpu: this.index, vcpuState: wasHalted ? 'halted' : 'running', posted });
-    const deliver = (): void =>
-      this.run('irq ' + vector, () => {
-        if (!wasHalted && !posted) this.exit({ reason: 'EXTERNAL_INTERRUPT' });
-        sim.advance(costs.ns(posted ? 'kvm.irq.posted' : 'kvm.irq.inject'));
-        this.inService.push({ vector, level });
-        this.pvEoiSet = opts.pvEoi && !opts.apicv && !level;
-        this.entry?.(vector);
-      });
+    const d = this.spareInjections.pop() ?? this.newInjection();
+    d.vector = vector;
+    d.level = level;
+    d.wasHalted = wasHalted;
+    d.posted = posted;
     if (wasHalted) {
       this.halted = false;
       const polled = sim.now - this.haltedAt <= opts.haltPollNs;
-      sim.after(costs.ns(polled ? 'kvm.vcpu.wakeup-polled' : 'kvm.vcpu.wakeup'), deliver);
-    } else deliver();
+      sim.postAfter(costs.ns(polled ? 'kvm.vcpu.wakeup-polled' : 'kvm.vcpu.wakeup'), d.deliver);
+    } else d.deliver();
+  }
+
+  private newInjection(): Injection {
+    const d: Injection = {
+      vector: 0,
+      level: false,
+      wasHalted: false,
+      posted: false,
+      deliver: () => this.run(irqWhat(d.vector), d.enter),
+      enter: () => this.enterInterrupt(d),
+    };
+    return d;
+  }
+
+  /** The vCPU takes the interrupt (after an exit to inject it, unless it was halted or posted). The record is reused. */
+  private enterInterrupt(d: Injection): void {
+    const { vector, level, wasHalted, posted } = d;
+    if (this.spareInjections.length < 32) this.spareInjections.push(d);
+    const { sim, costs, opts } = this.vm;
+    if (!wasHalted && !posted) this.exit({ reason: 'EXTERNAL_INTERRUPT' });
+    sim.advance(costs.ns(posted ? 'kvm.irq.posted' : 'kvm.irq.inject'));
+    this.inService.push({ vector, level });
+    this.pvEoiSet = opts.pvEoi && !opts.apicv && !level;
+    this.entry?.(vector);
   }
 
   private completeEoi(): void {

@@ -44,6 +44,18 @@ export interface BackendOptions {
   readonly queueDepth?: number;
 }
 
+/** A completed request waiting for its modelled time to pass. */
+interface PendingDone {
+  epoch: number;
+  err: BlockIoError | null;
+  value: unknown;
+  cb: BlockCallback<unknown> | undefined;
+  /** Made once per record: what the clock calls. */
+  readonly fire: () => void;
+}
+
+const SPARE_DONE_MAX = 256;
+
 export class BlockBackend implements BlockBackendApi {
   readonly name: string;
   readonly id: string;
@@ -56,6 +68,8 @@ export class BlockBackend implements BlockBackendApi {
   /** Bumped by a power cut; completions of an older epoch are dropped. */
   private epoch = 0;
   private inflight = 0;
+  /** Completion records done with, reused (no closure per request). */
+  private readonly spareDone: PendingDone[] = [];
 
   constructor(
     readonly root: BlockDriverState,
@@ -165,12 +179,29 @@ export class BlockBackend implements BlockBackendApi {
   private complete<T>(acct: IoAcct, err: BlockIoError | null, value: T | undefined, cb: BlockCallback<T>): void {
     const sim = this.env.sim;
     if (this.slots) this.slots[this.slot] = sim.now + acct.ns;
-    const epoch = this.epoch;
+    const d = this.spareDone.pop() ?? this.newDone();
+    d.epoch = this.epoch;
+    d.err = err;
+    d.value = value;
+    d.cb = cb as BlockCallback<unknown>;
     this.inflight++;
-    sim.after(acct.ns, () => {
-      if (epoch !== this.epoch) return;
-      this.inflight--;
-      cb(err, value);
-    });
+    sim.postAfter(acct.ns, d.fire);
+  }
+
+  private newDone(): PendingDone {
+    const d: PendingDone = { epoch: 0, err: null, value: undefined, cb: undefined, fire: () => this.fired(d) };
+    return d;
+  }
+
+  /** A request's modelled time is up: call back, unless a power cut came in between. The record is reused. */
+  private fired(d: PendingDone): void {
+    const { epoch, err, value, cb } = d;
+    d.err = null;
+    d.value = undefined;
+    d.cb = undefined;
+    if (this.spareDone.length < SPARE_DONE_MAX) this.spareDone.push(d);
+    if (epoch !== this.epoch) return;
+    this.inflight--;
+    cb!(err, value);
   }
 }

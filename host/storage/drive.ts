@@ -17,6 +17,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { BlockBackend } from './block-backend.js';
 import { CACHE_MODES, parseCacheMode, type CacheFlags } from './cache-mode.js';
+import type { OpenModes } from './driver.js';
 import type { BlockError } from './errors.js';
 import type { BlockdevSpec, BlockGraph } from './graph.js';
 import { crumple, isPlainObject, parseBool } from './options.js';
@@ -84,8 +85,8 @@ function probe(graph: BlockGraph, protocol: Record<string, unknown>, common: Rec
   });
 }
 
-/** -drive: build the nodes and the BlockBackend a device will use. */
-export function openDrive(graph: BlockGraph, given: DriveOptions): E.Either<BlockError, BlockBackend> {
+/** -drive: build the nodes and the BlockBackend a device will use (`modes`: a tool's BDRV_O_CHECK / BDRV_O_NO_BACKING). */
+export function openDrive(graph: BlockGraph, given: DriveOptions, modes: OpenModes = {}): E.Either<BlockError, BlockBackend> {
   // `file` is a filename; `file.*` are options of the node made from it.
   const { file, ...rest } = given;
   const o = crumple(rest);
@@ -126,7 +127,7 @@ export function openDrive(graph: BlockGraph, given: DriveOptions): E.Either<Bloc
     node = E.right({ ...top, driver: p.right.format, file: probed });
   }
   if (E.isLeft(node)) return node;
-  const bs = graph.blockdevAdd(node.right);
+  const bs = graph.blockdevAdd(node.right, modes);
   if (E.isLeft(bs)) {
     const orphan = probed === undefined ? undefined : graph.node(probed);
     if (orphan) graph.remove(orphan);

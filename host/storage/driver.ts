@@ -79,7 +79,18 @@ export interface NodeFlags {
   readonly noFlush: boolean;
   /** discard=unmap: discard requests are passed down (default ignore: they succeed doing nothing). */
   readonly unmap: boolean;
+  /**
+   * BDRV_O_CHECK: opened for `qemu-img check`, so a format lets an image it would refuse
+   * open for checking and repair (qcow2: a corrupt one writable, a dirty one unrepaired,
+   * its snapshot table unread). Not a spec option: BlockGraph.blockdevAdd's `open.check`.
+   */
+  readonly check?: boolean;
+  /** BDRV_O_NO_BACKING: a backing file the image names is not opened (qemu-img info, rebase -u). */
+  readonly noBacking?: boolean;
 }
+
+/** Open modes a tool asks for (qemu-img's BDRV_O_CHECK and BDRV_O_NO_BACKING), not spec options. */
+export type OpenModes = Pick<NodeFlags, 'check' | 'noBacking'>;
 
 /** What `open` is given besides its parsed options. */
 export interface OpenContext {

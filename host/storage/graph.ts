@@ -17,7 +17,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { BlockBackend, type BackendOptions } from './block-backend.js';
-import type { BlockEnv, NodeFlags, OpenContext } from './driver.js';
+import type { BlockEnv, NodeFlags, OpenContext, OpenModes } from './driver.js';
 import './drivers/index.js';
 import type { BlockError } from './errors.js';
 import { BlockDriverState, type BdrvChild } from './node.js';
@@ -70,7 +70,8 @@ function nodeFlags(spec: Readonly<Record<string, unknown>>, inherited: NodeFlags
     if (d !== 'ignore' && d !== 'off' && d !== 'unmap' && d !== 'on') return E.left({ _tag: 'BadParameter', parameter: 'discard', value: d, expected: "'ignore' or 'unmap'" });
     unmap = d === 'unmap' || d === 'on';
   }
-  return E.right({ readOnly, direct, noFlush, unmap });
+  const { check, noBacking } = inherited;
+  return E.right(check || noBacking ? { readOnly, direct, noFlush, unmap, check, noBacking } : { readOnly, direct, noFlush, unmap });
 }
 
 /**
@@ -107,10 +108,10 @@ export class BlockGraph {
     return this.backendList;
   }
 
-  /** -blockdev: open a node (and the children its spec describes). */
-  blockdevAdd(spec: BlockdevSpec): E.Either<BlockError, BlockDriverState> {
+  /** -blockdev: open a node (and the children its spec describes), in the tool's open `modes` if any. */
+  blockdevAdd(spec: BlockdevSpec, modes: OpenModes = {}): E.Either<BlockError, BlockDriverState> {
     const mark = this.order.length;
-    const r = this.open(crumple(spec), DEFAULT_NODE_FLAGS);
+    const r = this.open(crumple(spec), modes.check || modes.noBacking ? { ...DEFAULT_NODE_FLAGS, ...modes } : DEFAULT_NODE_FLAGS);
     if (E.isLeft(r)) this.rollback(mark);
     return r;
   }
@@ -183,7 +184,7 @@ export class BlockGraph {
       openImageChild: (name, fallback) => {
         const v = spec[name];
         consumed.add(name);
-        if (v === null) return E.right(undefined);
+        if (v === null || (v === undefined && name === 'backing' && flags.right.noBacking)) return E.right(undefined);
         if (v !== undefined || fallback === undefined) return attach(name, v);
         const r = this.openImageChain(driver, children.find((c) => c.name === 'file')?.bs.filename, fallback, flags.right);
         if (E.isRight(r)) children.push({ name, bs: r.right });

@@ -70,6 +70,11 @@ export interface ImageCheckResult {
   compressedClusters: number;
   /** What check printed while it ran (qemu-img prints these lines before its summary). */
   readonly messages: string[];
+  /**
+   * The check itself ended in an error (bdrv_check returned one): its strerror text.
+   * qemu-img then prints no summary, only "Check failed: <failed>".
+   */
+  readonly failed?: string;
 }
 
 /** QEMUSnapshotInfo. */

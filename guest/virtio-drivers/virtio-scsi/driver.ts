@@ -100,6 +100,9 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
   readonly events: VirtscsiEvents;
   readonly tmf: VirtscsiTmf;
   private hostHandlesTimeouts: boolean;
+  /** guest.virtio-scsi.queue per command; guest.vq.get_buf + guest.virtio-scsi.complete per response. */
+  private readonly queueNs: number;
+  private readonly completeNs: number;
 
   private constructor(
     readonly k: GuestKernel,
@@ -114,6 +117,8 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
     opts: VirtioScsiOptions,
   ) {
     this.hostHandlesTimeouts = opts.hostHandlesTimeouts ?? true;
+    this.queueNs = k.costs.ns('guest.virtio-scsi.queue');
+    this.completeNs = k.costs.ns('guest.vq.get_buf') + k.costs.ns('guest.virtio-scsi.complete');
     this.host = new ScsiHost(k, this, { ...limits, canQueue: info.vringSize, maxChannel: 0, maxCmdLen: VIRTSCSI_CDB_SIZE, nrHwQueues: reqVqs.length }, hostNo);
     this.events = new VirtscsiEvents(this.host, eventVq);
     this.tmf = new VirtscsiTmf(k, ctrlVq, () => this.pollRequests());
@@ -198,8 +203,8 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
 
   /** virtscsi_queuecommand. */
   queuecommand(cmd: ScsiCmnd): 'ok' | 'host-busy' {
-    const { mem, sim, costs, alloc } = this.k;
-    sim.advance(costs.ns('guest.virtio-scsi.queue'));
+    const { mem, sim, alloc } = this.k;
+    sim.advance(this.queueNs);
     const vq = this.reqVqs[cmd.hwq % this.reqVqs.length];
     const area = alloc.alloc(CMD_AREA, 64);
     const sdev = cmd.device;
@@ -248,11 +253,11 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
   private reqDone(q: number): void {
     const vq = this.reqVqs[q];
     if (vq === undefined) return;
-    const { mem, sim, costs } = this.k;
+    const { mem, sim } = this.k;
     do {
       vq.disableCb();
       for (let b = vq.getBuf(); b; b = vq.getBuf()) {
-        sim.advance(costs.ns('guest.vq.get_buf') + costs.ns('guest.virtio-scsi.complete'));
+        sim.advance(this.completeNs);
         const { cmd, area } = b.token;
         virtscsiCompleteFromMem(cmd, mem, area + REQ_SIZE, VIRTSCSI_SENSE_SIZE);
         this.k.alloc.free(area, CMD_AREA, 64);

@@ -4,6 +4,7 @@
  * requests it holds. A device model (scsi-hd, scsi-cd) owns one `ScsiDeviceCommon` and
  * implements the few operations the bus calls.
  */
+import { RequestList } from './request-list.js';
 import { SCSI_SENSE_BUF_SIZE, SENSE, UNIT_ATTENTION, type SenseCode } from './defs.js';
 import type { ScsiReqHandler, ScsiRequest } from './request.js';
 
@@ -48,7 +49,7 @@ export class ScsiDeviceCommon {
   /** That sense reported a unit attention. */
   senseIsUa = false;
   /** Requests enqueued and not yet completed or canceled, in arrival order. */
-  readonly requests = new Set<ScsiRequest>();
+  readonly requests = new RequestList<ScsiRequest>();
   /** Set while attached. */
   attached = false;
 

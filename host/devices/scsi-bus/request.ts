@@ -65,6 +65,12 @@ export class ScsiRequest {
   ioCanceled = false;
   enqueued = false;
   handler!: ScsiReqHandler;
+  /** The device's request list links (request-list.ts). */
+  listPrev: ScsiRequest | undefined = undefined;
+  listNext: ScsiRequest | undefined = undefined;
+  listed = false;
+  /** The HBA's own state for the request (QEMU's hba_private), set and cleared by the HBA. */
+  hbaPrivate: unknown = undefined;
   readonly tag: number;
   readonly lun: number;
   readonly data: ScsiData | undefined;

@@ -31,9 +31,11 @@ export interface Completion {
 
 export class Completer {
   private pending: Completion[] = [];
+  private sparePending: Completion[] = [];
   private scheduled = false;
   private depth = 0;
   private dirty: DeviceVirtqueue[] = [];
+  private spareDirty: DeviceVirtqueue[] = [];
   private s!: BlkState;
   private readonly drainFn = (): void => this.drain();
 
@@ -62,9 +64,12 @@ export class Completer {
 
   end(): void {
     if (--this.depth > 0 || this.dirty.length === 0) return;
+    // Swap in the spare list rather than allocating one (a notify may dirty a queue again).
     const d = this.dirty;
-    this.dirty = [];
+    this.dirty = this.spareDirty;
     for (let i = 0; i < d.length; i++) d[i].notify();
+    d.length = 0;
+    this.spareDirty = d;
   }
 
   /** virtio_blk_req_complete(): status byte, used entry, notification. Runs on the device context. */
@@ -93,10 +98,13 @@ export class Completer {
 
   private drain(): void {
     this.scheduled = false;
+    // Swap in the spare list rather than allocating one (completions may arrive while these finish).
     const list = this.pending;
-    this.pending = [];
+    this.pending = this.sparePending;
     this.begin();
     for (let i = 0; i < list.length; i++) this.finish(list[i]);
+    list.length = 0;
+    this.sparePending = list;
     this.end();
   }
 

@@ -97,7 +97,7 @@ export class HostNotifiers {
     this.pending[q] = true;
     const { sim, model } = this.env;
     if (model.context.freeAt > sim.now) this.wake[q]();
-    else sim.after(this.wakeupNs, this.wake[q]);
+    else sim.postAfter(this.wakeupNs, this.wake[q]);
   }
 
   /** The handler on the model's context (virtio_queue_host_notifier_read → handle_output). */

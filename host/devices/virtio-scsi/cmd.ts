@@ -42,15 +42,10 @@ import type { DeviceVirtqueue, VirtqElement } from '../virtio/types.js';
 import { completeHbaReq, parseHbaReq, type HbaReq } from './request.js';
 import type { CmdReq, HbaState } from './state.js';
 
-interface Prepared {
-  readonly cmd: CmdReq;
-  readonly sreq: ScsiRequest;
-}
-
 /** virtio_scsi_handle_cmd_vq. */
 export function handleCmdVq(s: HbaState, vq: DeviceVirtqueue): void {
   if (s.broken) return;
-  let prepared: Prepared[] = [];
+  let prepared: CmdReq[] = [];
   let stop = false;
   do {
     vq.setNotification(false);
@@ -91,7 +86,7 @@ function respBytes(response: number, status = 0, resid = 0, sense?: Uint8Array):
 /** Trace a response: OK with its SAM status, or the response code's name. */
 function traceAnswer(s: HbaState, req: HbaReq, response: number, status: number): void {
   if (!s.trace.active || req.gen !== s.gen) return;
-  const text = response === VIRTIO_SCSI_S_OK ? `OK/${samStatusName(status)}` : virtioScsiResponseName(response);
+  const text = response === VIRTIO_SCSI_S_OK ? (status === SAM_STAT_GOOD ? 'OK/GOOD' : `OK/${samStatusName(status)}`) : virtioScsiResponseName(response);
   s.trace.emit({ kind: 'device-complete', t: s.sim.now, dev: s.devName, vq: req.vq.index, head: req.elem.head, status: text });
 }
 
@@ -149,7 +144,7 @@ function traceRequest(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, req:
 }
 
 /** virtio_scsi_handle_cmd_req_prepare: undefined when answered already, 'broken' on virtio_error(). */
-function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): Prepared | 'broken' | undefined {
+function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): CmdReq | 'broken' | undefined {
   const { cdbSize, senseSize } = s.sizes;
   const req = parseHbaReq(s, vq, elem, VIRTIO_SCSI_CMD_REQ_HDR_SIZE + cdbSize, VIRTIO_SCSI_CMD_RESP_HDR_SIZE + senseSize);
   if (typeof req === 'string') {
@@ -162,7 +157,9 @@ function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): Prepared
   }
   // The header is exactly req_size bytes (19 + cdb_size), read in place as QEMU reads req->req.
   const hdr = req.hdr;
-  const cdb = hdr.subarray(VIRTIO_SCSI_CMD_REQ_HDR_SIZE, VIRTIO_SCSI_CMD_REQ_HDR_SIZE + cdbSize);
+  // Copied out rather than viewed: a view of a small array makes V8 give it a separate buffer.
+  const cdb = new Uint8Array(cdbSize);
+  for (let i = 0; i < cdbSize; i++) cdb[i] = hdr[VIRTIO_SCSI_CMD_REQ_HDR_SIZE + i];
   const addr = headerLun(hdr);
   const dev = addr === undefined ? undefined : s.bus.find(0, addr.target, addr.lun);
   if (dev === undefined || addr === undefined) {
@@ -171,15 +168,15 @@ function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): Prepared
     return undefined;
   }
   const data: ScsiData | undefined = req.mode === 'to-dev' ? { mem: vq.mem, sg: req.dataOut } : req.mode === 'from-dev' ? { mem: vq.mem, sg: req.dataIn } : undefined;
-  const cmd: CmdReq = { req, reset: false };
+  const cb = busCallbacks(s);
   const sreq = s.bus.newRequest(dev, {
     // scsi_req_new takes a uint32_t tag (the low half); TMFs compare the whole 64-bit one (cmdTag).
     tag: (hdr[8] | (hdr[9] << 8) | (hdr[10] << 16) | (hdr[11] << 24)) >>> 0,
     lun: addr.lun,
     cdb,
     data,
-    onComplete: (r) => commandComplete(s, r),
-    onCancel: (r) => requestCancelled(s, r),
+    onComplete: cb.onComplete,
+    onCancel: cb.onCancel,
   });
   // The trace's sector is the CDB's LBA in 512-byte sectors (0 for commands without one).
   traceRequest(s, vq, elem, req, cdb, sreq.cmd.lba > 0 ? (sreq.cmd.lba * dev.blocksize) / 512 : 0);
@@ -188,21 +185,40 @@ function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): Prepared
     answer(s, req, respBytes(VIRTIO_SCSI_S_OVERRUN));
     return undefined;
   }
-  return { cmd, sreq };
+  return { req, sreq, reset: false };
+}
+
+/** The HBA's SCSIBusInfo.complete and .cancel, made once per device rather than per command. */
+function busCallbacks(s: HbaState): NonNullable<HbaState['busCallbacks']> {
+  return (s.busCallbacks ??= { onComplete: (r) => commandComplete(s, r), onCancel: (r) => requestCancelled(s, r) });
 }
 
 /** virtio_scsi_handle_cmd_req_submit. */
-function submit(s: HbaState, p: Prepared): void {
-  if (p.cmd.req.gen !== s.gen) return;
-  s.inflight.set(p.sreq, p.cmd);
-  if (p.sreq.enqueue() !== 0) p.sreq.continue();
+function submit(s: HbaState, c: CmdReq): void {
+  if (c.req.gen !== s.gen) return;
+  c.sreq.hbaPrivate = c;
+  s.inflight++;
+  if (c.sreq.enqueue() !== 0) c.sreq.continue();
+}
+
+/** The command `r` carries for this HBA, if it is one of ours still in flight (popped since the last reset). */
+export function inflightCmd(s: HbaState, r: ScsiRequest): CmdReq | undefined {
+  const c = r.hbaPrivate as CmdReq | undefined;
+  return c !== undefined && c.req.gen === s.gen ? c : undefined;
+}
+
+/** Take `r`'s command out of flight (it is being answered); undefined when it is not ours or from before a reset. */
+function takeInflight(s: HbaState, r: ScsiRequest): CmdReq | undefined {
+  const c = inflightCmd(s, r);
+  r.hbaPrivate = undefined;
+  if (c !== undefined) s.inflight--;
+  return c;
 }
 
 /** virtio_scsi_command_complete (SCSIBusInfo.complete). */
 function commandComplete(s: HbaState, r: ScsiRequest): void {
-  const c = s.inflight.get(r);
+  const c = takeInflight(s, r);
   if (c === undefined) return;
-  s.inflight.delete(r);
   if (r.ioCanceled) return;
   if (r.status === SAM_STAT_GOOD) {
     answerGood(s, c.req, Math.max(0, r.residual));
@@ -214,9 +230,8 @@ function commandComplete(s: HbaState, r: ScsiRequest): void {
 
 /** virtio_scsi_request_cancelled (SCSIBusInfo.cancel), then the TMFs waiting for it. */
 function requestCancelled(s: HbaState, r: ScsiRequest): void {
-  const c = s.inflight.get(r);
+  const c = takeInflight(s, r);
   if (c !== undefined) {
-    s.inflight.delete(r);
     answer(s, c.req, respBytes(c.reset || s.resetting > 0 ? VIRTIO_SCSI_S_RESET : VIRTIO_SCSI_S_ABORTED));
   }
   const waiters = s.cancelWaiters.get(r);

@@ -50,7 +50,7 @@ import type { ScsiDevice } from '../scsi-bus/device.js';
 import type { ScsiRequest } from '../scsi-bus/request.js';
 import { sgReadPrefix } from '../virtio-blk/sg.js';
 import type { DeviceVirtqueue, VirtqElement } from '../virtio/types.js';
-import { cancelWithNotifier, cmdTag } from './cmd.js';
+import { cancelWithNotifier, cmdTag, inflightCmd } from './cmd.js';
 import { MSG_BAD_HEADERS, completeHbaReq, completeUnparsed, parseHbaReq, type HbaReq } from './request.js';
 import type { HbaState } from './state.js';
 
@@ -104,13 +104,13 @@ function afterCancels(s: HbaState, reqs: readonly ScsiRequest[], start: () => vo
 
 /** The LU's commands this HBA sent, in arrival order. */
 function ourRequests(s: HbaState, d: ScsiDevice): ScsiRequest[] {
-  return [...d.common.requests].filter((r) => s.inflight.has(r));
+  return [...d.common.requests].filter((r) => inflightCmd(s, r) !== undefined);
 }
 
 /** qdev_reset_all of `devs` inside s->resetting: their commands answer RESET. */
 function resetDevices(s: HbaState, devs: readonly ScsiDevice[], done: () => void): void {
   const reqs = devs.flatMap((d) => ourRequests(s, d));
-  for (const r of reqs) s.inflight.get(r)!.reset = true;
+  for (const r of reqs) inflightCmd(s, r)!.reset = true;
   afterCancels(
     s,
     reqs,
@@ -150,7 +150,7 @@ function doTmf(s: HbaState, req: HbaReq): void {
     case VIRTIO_SCSI_T_TMF_QUERY_TASK: {
       const lu = checkLu();
       if (!lu) return;
-      const r = ourRequests(s, lu).find((x) => cmdTag(s.inflight.get(x)!) === tag);
+      const r = ourRequests(s, lu).find((x) => cmdTag(inflightCmd(s, x)!) === tag);
       if (r === undefined) return respond(VIRTIO_SCSI_S_FUNCTION_COMPLETE);
       if (subtype === VIRTIO_SCSI_T_TMF_QUERY_TASK) return respond(VIRTIO_SCSI_S_FUNCTION_SUCCEEDED);
       return cancelWithNotifier(s, r, () => respond(VIRTIO_SCSI_S_FUNCTION_COMPLETE));

@@ -116,7 +116,7 @@ export function createVirtioScsi(o: VirtioScsiOptions): E.Either<VirtioScsiPropE
     broken: false,
     resetting: 0,
     eventsDropped: false,
-    inflight: new Map(),
+    inflight: 0,
     cancelWaiters: new Map(),
     requestNs: o.costs.ns(SCSI_REQUEST_COST),
     completeNs: o.costs.ns(SCSI_COMPLETE_COST),
@@ -141,7 +141,7 @@ export function createVirtioScsi(o: VirtioScsiOptions): E.Either<VirtioScsiPropE
       return s.broken;
     },
     get inFlight() {
-      return s.inflight.size;
+      return s.inflight;
     },
     get sizes() {
       return { senseSize: sizes.senseSize, cdbSize: sizes.cdbSize };
@@ -174,7 +174,8 @@ export function createVirtioScsi(o: VirtioScsiOptions): E.Either<VirtioScsiPropE
     reset: () => {
       // Everything popped before is stale: its answers (the cancellations below included) never reach a queue.
       s.gen++;
-      s.inflight.clear();
+      // Every command popped before is forgotten (cmd.ts inflightCmd sees the old generation).
+      s.inflight = 0;
       s.cancelWaiters.clear();
       s.resetting++;
       bus.reset();

@@ -15,7 +15,7 @@
  * Completing writes the response bytes into the response header's buffers and pushes the
  * element with qsgl.size + resp_size as the used length, as virtio_scsi_complete_req does.
  */
-import { dmaScatter, type SgElem } from '../../../hw/memory.js';
+import { PAGE_SIZE, dmaScatter, type GuestMemory, type SgElem } from '../../../hw/memory.js';
 import { sgDropFront, sgReadPrefix } from '../virtio-blk/sg.js';
 import type { DeviceVirtqueue, VirtqElement } from '../virtio/types.js';
 import type { HbaState } from './state.js';
@@ -43,6 +43,21 @@ export interface HbaReq {
   readonly bidirectional: boolean;
 }
 
+/**
+ * iov_to_buf of the request header: byte by byte from the page when the first buffer holds
+ * it within one page (the usual case: the driver's header is one small buffer), else as
+ * sgReadPrefix copies. Returns the bytes copied.
+ */
+function readHeader(mem: GuestMemory, sg: readonly SgElem[], hdr: Uint8Array): number {
+  const first = sg[0];
+  if (first === undefined || first.len < hdr.length) return sgReadPrefix(mem, sg, hdr);
+  const page = mem.pageForRead(first.addr, hdr.length);
+  if (page === undefined) return sgReadPrefix(mem, sg, hdr);
+  const o = first.addr % PAGE_SIZE;
+  for (let i = 0; i < hdr.length; i++) hdr[i] = page[o + i];
+  return hdr.length;
+}
+
 /** The first `n` bytes of `sg` (qemu_iovec_concat_iov of a prefix); assumes `sg` holds them. */
 function sgTake(sg: readonly SgElem[], n: number): SgElem[] {
   const out: SgElem[] = [];
@@ -64,7 +79,7 @@ const total = (sg: readonly SgElem[]): number => {
 /** virtio_scsi_parse_req. A string is the reason it is a broken request (virtio_scsi_bad_req). */
 export function parseHbaReq(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, reqSize: number, respSize: number): HbaReq | string {
   const hdr = new Uint8Array(reqSize);
-  if (sgReadPrefix(vq.mem, elem.out, hdr) < reqSize) return MSG_BAD_HEADERS;
+  if (readHeader(vq.mem, elem.out, hdr) < reqSize) return MSG_BAD_HEADERS;
   if (total(elem.in) < respSize) return MSG_BAD_HEADERS;
   const resp = sgTake(elem.in, respSize);
   let outSkip = reqSize;

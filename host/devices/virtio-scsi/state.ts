@@ -25,6 +25,8 @@ export const SCSI_COMPLETE_COST = 'qemu.virtio-scsi.complete';
 /** A command the bus holds: the virtio request (QEMU's hba_private); its 64-bit tag is in the header (cmd.ts cmdTag). */
 export interface CmdReq {
   readonly req: HbaReq;
+  /** The bus's request for it (QEMU's SCSIRequest). */
+  readonly sreq: ScsiRequest;
   /** Canceled by a reset (a TMF reset, a bus reset): completes with VIRTIO_SCSI_S_RESET. */
   reset: boolean;
 }
@@ -52,12 +54,18 @@ export interface HbaState {
   resetting: number;
   /** s->events_dropped: an event found no buffer; the next one carries EVENTS_MISSED. */
   eventsDropped: boolean;
-  /** Commands handed to the bus and not yet answered. */
-  readonly inflight: Map<ScsiRequest, CmdReq>;
+  /**
+   * Commands handed to the bus and not yet answered. Each one's CmdReq rides on its
+   * ScsiRequest (`hbaPrivate`, cmd.ts inflightCmd), as QEMU's hba_private does: no table of
+   * them is kept (see scsi-bus/request-list.ts for why).
+   */
+  inflight: number;
   /** TMFs waiting for a canceled command to finish (QEMU's cancel notifiers). */
   readonly cancelWaiters: Map<ScsiRequest, (() => void)[]>;
   readonly requestNs: number;
   readonly completeNs: number;
+  /** SCSIBusInfo.complete / .cancel for this HBA's commands (made on first use by cmd.ts). */
+  busCallbacks?: { readonly onComplete: (r: ScsiRequest) => void; readonly onCancel: (r: ScsiRequest) => void };
   /** virtio_error(): stop, trace, tell the transport. */
   fail(vq: DeviceVirtqueue | undefined, message: string): void;
 }

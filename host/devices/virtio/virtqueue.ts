@@ -29,13 +29,18 @@
  * Costs: 'qemu.vq.pop' per pop that finds a chain, 'qemu.vq.desc' per descriptor read,
  * 'qemu.vq.push' per push, charged to whoever runs (sim.advance).
  */
-import type { GuestMemory, SgElem } from '../../../hw/memory.js';
+import { PAGE_SIZE, type GuestMemory, type SgElem } from '../../../hw/memory.js';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY } from '../../../hw/virtio/constants.js';
 import { availRingBytes, descTableBytes, usedRingBytes, vringNeedEvent } from '../../../hw/virtio/split-ring.js';
 import { QEMU_VIRTQUEUE_MAX_SIZE, type RingFeatures, type VirtqueueEnv, type VirtqueueHost } from './queue-host.js';
 import type { DeviceVirtqueue, PopResult, VirtqElement } from './types.js';
 
 export { QEMU_VIRTQUEUE_MAX_SIZE, type RingFeatures, type VirtqueueEnv, type VirtqueueHost } from './queue-host.js';
+
+/** The le32 at `o` in `p`. */
+function le32(p: Uint8Array, o: number): number {
+  return (p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24)) >>> 0;
+}
 
 /** A popped chain, stamped with the queue's reset epoch so a stale element is never pushed. */
 class Elem implements VirtqElement {
@@ -178,9 +183,12 @@ export class SplitVirtqueue implements DeviceVirtqueue {
     let indirect = false;
     for (;;) {
       const a = table + 16 * i;
-      const addr = mem.read64(a);
-      const len = mem.read32(a + 8);
-      const flags = mem.read16(a + 12);
+      // One page lookup per descriptor when it lies in one page (it does when the table is aligned as the spec says).
+      const p = mem.pageForRead(a, 16);
+      const o = a % PAGE_SIZE;
+      const addr = p === undefined ? mem.read64(a) : le32(p, o + 4) * 0x1_0000_0000 + le32(p, o);
+      const len = p === undefined ? mem.read32(a + 8) : le32(p, o + 8);
+      const flags = p === undefined ? mem.read16(a + 12) : p[o + 12] | (p[o + 13] << 8);
       ndescs++;
       if (++count > max) return this.failWalk(ndescs, 'Looped descriptor');
       if (flags & VIRTQ_DESC_F_INDIRECT) {
@@ -203,7 +211,7 @@ export class SplitVirtqueue implements DeviceVirtqueue {
       else if (nIn > 0) return this.failWalk(ndescs, 'Incorrect order for descriptors');
       else out[nOut++] = { addr, len };
       if (!(flags & VIRTQ_DESC_F_NEXT)) break;
-      const next = mem.read16(a + 14);
+      const next = p === undefined ? mem.read16(a + 14) : p[o + 14] | (p[o + 15] << 8);
       if (next >= max) return this.failWalk(ndescs, `Desc next is ${next}`);
       i = next;
     }

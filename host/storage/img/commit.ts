@@ -35,11 +35,15 @@ export function allocatedAbove(top: BlockDriverState, base: BlockDriverState | u
 
 const ioFailed = (what: string) => (error: BlockIoError): ImgError => ({ _tag: 'IoFailed', what, error });
 
-/** Copy what `top` (and the images down to `base`) allocate into `base`. */
-export function commitInto(top: BlockDriverState, base: BlockDriverState): E.Either<ImgError, void> {
+/**
+ * Copy what `top` (and the images down to `base`) allocate into `base`, written through
+ * `target`: `base` itself, or the same image opened writable (QEMU's commit job reopens
+ * the read-only backing node read-write).
+ */
+export function commitInto(top: BlockDriverState, base: BlockDriverState, target: BlockDriverState = base): E.Either<ImgError, void> {
   const len = imageLength(top);
-  if (imageLength(base) < len) {
-    const err = base.truncate(len);
+  if (imageLength(target) < len) {
+    const err = target.truncate(len);
     if (err) return E.left(ioFailed('Block job failed')(err));
   }
   const buf = new Uint8Array(Math.min(IO_BUF, Math.max(len, 1)));
@@ -47,12 +51,12 @@ export function commitInto(top: BlockDriverState, base: BlockDriverState): E.Eit
     const a = allocatedAbove(top, base, offset, Math.min(IO_BUF, len - offset));
     if (a.allocated) {
       const chunk = buf.subarray(0, a.pnum);
-      const err = top.preadv(offset, chunk, { ns: 0 }) ?? base.pwritev(offset, chunk, {}, { ns: 0 });
+      const err = top.preadv(offset, chunk, { ns: 0 }) ?? target.pwritev(offset, chunk, {}, { ns: 0 });
       if (err) return E.left(ioFailed('Block job failed')(err));
     }
     offset += a.pnum;
   }
-  const ferr = base.flush({ ns: 0 });
+  const ferr = target.flush({ ns: 0 });
   return ferr ? E.left(ioFailed('Block job failed')(ferr)) : E.right(undefined);
 }
 

@@ -155,5 +155,10 @@ export function convertImages(sources: readonly BlockDriverState[], target: Bloc
     if (werr) return E.left({ _tag: 'IoFailed', what: `error while writing sector ${sector}`, error: werr });
     sector += n;
   }
+  if (opts.compressed && !hasBacking) {
+    // A compressed write of nothing: "end of stream", after which the format aligns its file's end.
+    const err = target.writeCompressed(0, new Uint8Array(0), { ns: 0 });
+    if (err) return E.left({ _tag: 'IoFailed', what: 'error while closing the compressed stream', error: err });
+  }
   return E.right(undefined);
 }

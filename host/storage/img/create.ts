@@ -100,9 +100,18 @@ export function prepareCreate(req: CreateRequest, parseSize: SizeParser): E.Eith
   }
   if (size === undefined) return E.left(refused('Image creation needs a size parameter'));
   const finalSize = size;
-  const printed = [`size=${finalSize}`];
+  // qemu_opts_print: in the table's order (size first unless the table places it), a
+  // given size or number as its value, anything else as written (or its default).
+  const printed = OPTION_SIZE in table ? [] : [`size=${finalSize}`];
   for (const [k, decl] of Object.entries(table)) {
-    const v = given.get(k) ?? (decl.default === undefined ? undefined : typeof decl.default === 'boolean' ? (decl.default ? 'on' : 'off') : String(decl.default));
+    const parsed = checked.right[k];
+    const numeric = (decl.type === 'size' || decl.type === 'number') && typeof parsed === 'number';
+    const v =
+      k === OPTION_SIZE
+        ? String(finalSize)
+        : numeric && given.has(k)
+          ? String(parsed)
+          : given.get(k) ?? (decl.default === undefined ? undefined : typeof decl.default === 'boolean' ? (decl.default ? 'on' : 'off') : String(decl.default));
     if (v !== undefined) printed.push(`${k}=${v.replace(/,/g, ',,')}`);
   }
   return E.right({

@@ -25,6 +25,10 @@ export interface ImageOpenOptions {
   readonly format?: string;
   /** BDRV_O_RDWR. Default read-only. */
   readonly writable?: boolean;
+  /** BDRV_O_CHECK (qemu-img check): an image its format would refuse may open for checking and repair. */
+  readonly check?: boolean;
+  /** BDRV_O_NO_BACKING (qemu-img info, rebase -u): the backing file is not opened. */
+  readonly noBacking?: boolean;
   readonly env?: BlockEnv;
 }
 
@@ -40,18 +44,17 @@ export interface OpenImage {
   close(): BlockIoError | null;
 }
 
-/** img_open: open `filename` (with its backing chain, when its format has one). */
+/** img_open: open `filename` (with its backing chain, when its format has one and `noBacking` is not set). */
 export function openImage(filename: string, opts: ImageOpenOptions = {}): E.Either<ImgError, OpenImage> {
   if (filename === '') {
     return E.left({ _tag: 'OpenFailed', filename, error: { _tag: 'DriverError', driver: 'file', message: "The 'file' block driver requires a file name" } });
   }
   const graph = new BlockGraph(opts.env ?? standaloneEnv());
-  const blk = openDrive(graph, {
-    file: filename,
-    format: opts.format,
-    readonly: !opts.writable,
-    ...(opts.writable ? { discard: 'unmap' } : {}),
-  });
+  const blk = openDrive(
+    graph,
+    { file: filename, format: opts.format, readonly: !opts.writable, ...(opts.writable ? { discard: 'unmap' } : {}) },
+    { check: opts.check, noBacking: opts.noBacking },
+  );
   if (E.isLeft(blk)) {
     graph.close();
     return E.left({ _tag: 'OpenFailed', filename, error: blk.left });

@@ -85,7 +85,7 @@ export function checkImage(img: OpenImage, fix: CheckFix): E.Either<ImgError, Ch
   const first = check(bs.opaque, fix, { ns: 0 });
   if (E.isLeft(first)) return E.left({ _tag: 'Block', error: first.left, prefix: 'Check failed: ' });
   const r = first.right;
-  if (r.leaksFixed === 0 && r.corruptionsFixed === 0) {
+  if (r.failed !== undefined || (r.leaksFixed === 0 && r.corruptionsFixed === 0)) {
     return E.right({ result: r, leaksFixed: r.leaksFixed, corruptionsFixed: r.corruptionsFixed, rechecked: false, messages: r.messages });
   }
   const second = check(bs.opaque, { leaks: false, errors: false }, { ns: 0 });

@@ -37,8 +37,7 @@ export function sliceOffsetFor(s: Qcow2State, l2Offset: number, offset: number):
 
 /** The slice's bytes as a DataView (loading it if needed). */
 export function sliceView(s: Qcow2State, sliceOffset: number, acct: IoAcct): DataView | BlockIoError {
-  const data = s.l2Cache.get(sliceOffset, acct);
-  return isIoError(data) ? data : new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return s.l2Cache.getView(sliceOffset, acct);
 }
 
 /** What a run of guest bytes maps to. */

@@ -13,7 +13,8 @@ import { compressCluster } from './compress.js';
 import { csizeShift, getL2, setL2Bitmap, setL2Compressed } from './format/l2-entry.js';
 import { allocBytes } from './refcounts.js';
 import { brokenError, isIoError, type Qcow2State } from './state.js';
-import { overlapCheck, qcow2Write } from './write.js';
+import { qcow2Write } from './write.js';
+import { overlapCheck } from './write-fast.js';
 
 /** qcow2_alloc_compressed_cluster_offset: room for `size` bytes, linked as guest cluster `offset`. */
 function allocCompressed(s: Qcow2State, offset: number, size: number, acct: IoAcct): number | BlockIoError {
@@ -55,6 +56,11 @@ export function qcow2WriteCompressed(s: Qcow2State, offset: number, data: Uint8A
   if (s.broken) return brokenError(s);
   if (s.readOnly) return ioError('EROFS', `${s.nodeName}: node is read-only`);
   if (s.hasDataFile) return ioError('ENOTSUP', `${s.nodeName}: Compression is not supported with an external data file`);
+  if (data.length === 0) {
+    // The caller's end-of-stream signal (qemu-img convert -c): the file ends on a sector boundary.
+    const len = s.file.getLength();
+    return len % 512 ? s.file.truncate(Math.ceil(len / 512) * 512) : null;
+  }
   const cs = s.clusterSize;
   const end = offset + data.length;
   if (!Number.isSafeInteger(end) || offset % cs || end > s.size || (data.length % cs && end !== s.size)) {

@@ -21,17 +21,20 @@ import { isIoError, type Qcow2State } from './state.js';
 import { qcow2Truncate, type PreallocMode } from './truncate.js';
 
 export const QCOW2_CREATE_OPTIONS = {
+  // QEMU's order (qcow2_create_opts: the create-only options, then QCOW_COMMON_OPTIONS,
+  // which amend shares): the "Formatting" line lists them so. `size` marks its place.
+  cluster_size: { type: 'size', default: 65536, help: 'qcow2 cluster size' },
+  extended_l2: { type: 'bool', default: false, help: 'Extended L2 tables' },
+  preallocation: { type: 'string', help: 'Preallocation mode (allowed values: off, metadata, falloc, full)' },
+  compression_type: { type: 'string', default: 'zlib', help: 'Compression method used for image cluster compression' },
+  size: { type: 'size', help: 'Virtual disk size' },
   compat: { type: 'string', help: 'Compatibility level (v2 [0.10] or v3 [1.1])' },
   backing_file: { type: 'string', help: 'File name of a base image' },
   backing_fmt: { type: 'string', help: 'Image format of the base image' },
   data_file: { type: 'string', help: 'File name of an external data file' },
   data_file_raw: { type: 'bool', help: 'The external data file must stay valid as a raw image' },
-  cluster_size: { type: 'size', default: 65536, help: 'qcow2 cluster size' },
-  extended_l2: { type: 'bool', default: false, help: 'Extended L2 tables' },
-  preallocation: { type: 'string', help: 'Preallocation mode (allowed values: off, metadata, falloc, full)' },
   lazy_refcounts: { type: 'bool', default: false, help: 'Postpone refcount updates' },
   refcount_bits: { type: 'number', default: 16, help: 'Width of a reference count entry in bits' },
-  compression_type: { type: 'string', help: 'Compression method used for image cluster compression' },
 } as const satisfies OptionTable;
 
 export type Qcow2CreateOptions = ParsedOptions<typeof QCOW2_CREATE_OPTIONS>;

@@ -151,6 +151,18 @@ describe('qcow2 driver', () => {
     ro.graph.close();
   });
 
+  it('copy-on-write of a shared extended-L2 cluster keeps its data beside a zero subcluster (ZERO_ALLOC)', () => {
+    const f = make({ extended_l2: true });
+    const { graph, bs } = mustOpen(f);
+    expect(bs.writeZeroes(0, 4096, { mayUnmap: false }, acct())).toBeNull();
+    expect(bs.pwritev(0, new Uint8Array(1).fill(0x25), {}, acct())).toBeNull();
+    expect(bs.drv.snapshots!.create(bs.opaque, { name: 's', vmStateSize: 0, dateSec: 0, dateNsec: 0, vmClockNs: 0 })).toBeNull();
+    // Subcluster 1 is zero in an allocated cluster that the snapshot shares: the write copies the cluster.
+    expect(bs.pwritev(2048, new Uint8Array(1).fill(0x4a), {}, acct())).toBeNull();
+    expect([read(bs, 0, 1)[0], read(bs, 1, 1)[0], read(bs, 2048, 1)[0], read(bs, 2049, 1)[0]]).toEqual([0x25, 0, 0x4a, 0]);
+    graph.close();
+  });
+
   it('syncs the corrupt bit, so that it survives a power cut that follows', () => {
     const f = make();
     const { graph, bs } = mustOpen(f);
@@ -185,6 +197,38 @@ describe('qcow2 driver', () => {
     const after = readFileSync(f);
     expect(after.subarray(0x30000, 0x30010).toString('hex')).toBe(Buffer.from(header, 'hex').subarray(0x30000, 0x30010).toString('hex'));
     expect(after[0x48 + 7] & 2).toBe(2);
+  });
+
+  it('checks what the L2 cache writes back: an L1 entry aimed at the refcount table cannot overwrite it', () => {
+    const f = make();
+    const { graph, bs } = mustOpen(f);
+    expect(bs.pwritev(0, new Uint8Array(512).fill(1), {}, acct())).toBeNull();
+    graph.close();
+    // L1[0] (at 0x30000) → the refcount table's cluster (0x10000), COPIED: the driver takes it for an L2 table.
+    const bytes = readFileSync(f);
+    bytes.writeUInt32BE(0x80000000, 0x30000);
+    bytes.writeUInt32BE(0x10000, 0x30004);
+    writeFileSync(f, bytes);
+    const reftable = bytes.subarray(0x10000, 0x10100).toString('hex');
+    const bad = mustOpen(f);
+    // The data goes to a new cluster; the L2 entry it changes would land in the refcount table.
+    bad.bs.pwritev(0, new Uint8Array(512).fill(0xff), {}, acct());
+    const err = bad.bs.flush(acct());
+    expect(err?.message).toMatch(/Preventing invalid write on metadata \(overlaps with refcount table\)/);
+    bad.graph.close();
+    const after = readFileSync(f);
+    expect(after.subarray(0x10000, 0x10100).toString('hex')).toBe(reftable);
+    expect(after[0x48 + 7] & 2).toBe(2);
+  });
+
+  it('overlap-check=none lets the same write-back through (the template is honoured)', () => {
+    const f = make();
+    const { graph, s } = mustOpen(f, { 'overlap-check': 'none' });
+    expect(s.overlapCheck).toBe(0);
+    graph.close();
+    const c = mustOpen(f, { 'overlap-check': 'constant' });
+    expect(c.s.overlapCheck).toBe(1 | 2 | 8 | 32 | 256);
+    c.graph.close();
   });
 
   it('opens backing files named relative to the image, honours backing=null, and refuses a loop', () => {

@@ -27,7 +27,8 @@ import { qcow2Truncate } from './truncate.js';
 import { qcow2Write } from './write.js';
 import { qcow2Check } from './check/index.js';
 import { qcow2SnapshotOps } from './snapshot/index.js';
-import { clusterDiscard, qcow2Discard, qcow2WriteZeroes } from './zero-discard.js';
+import { makeEmpty } from './make-empty.js';
+import { qcow2Discard, qcow2WriteZeroes } from './zero-discard.js';
 
 /** The driver's state: the qcow2 state and how to reopen it after a power cut. */
 export interface Qcow2Node {
@@ -45,7 +46,7 @@ function openNode(opts: NodeParams['opts'], ctx: Parameters<BlockDriver['open']>
   return E.flatMap(ctx.openChild('file'), (file) => {
     const acct = { ns: 0 };
     // The data file must be open before the state is built: its name is in the header.
-    const img = readImageHeader(file, !ctx.flags.readOnly, acct);
+    const img = readImageHeader(file, !ctx.flags.readOnly && !ctx.flags.check, acct);
     if (E.isLeft(img)) return img;
     const named = img.right.extensions.dataFile;
     const dataFile =
@@ -53,7 +54,7 @@ function openNode(opts: NodeParams['opts'], ctx: Parameters<BlockDriver['open']>
         ? ctx.openImageChild('data-file', named === undefined ? undefined : { filename: named })
         : ctx.openOptionalChild('data-file');
     if (E.isLeft(dataFile)) return dataFile;
-    const params: NodeParams = { nodeName: ctx.nodeName, file, dataFile: dataFile.right, readOnly: ctx.flags.readOnly, unmap: ctx.flags.unmap, opts };
+    const params: NodeParams = { nodeName: ctx.nodeName, file, dataFile: dataFile.right, readOnly: ctx.flags.readOnly, unmap: ctx.flags.unmap, check: ctx.flags.check, opts };
     return E.flatMap(openState(params, acct), (s) => {
       const name = s.backingFile;
       const fallback = name === undefined ? undefined : { driver: s.backingFormat, 'read-only': true, file: { filename: resolveImageName(file.filename, name) } };
@@ -154,15 +155,7 @@ export const qcow2Driver: BlockDriver<Qcow2Node, typeof QCOW2_OPTIONS> = {
   check: (n, fix, acct) => qcow2Check(st(n), fix, acct),
   snapshots: qcow2SnapshotOps<Qcow2Node>(),
 
-  makeEmpty(n, acct) {
-    const s = st(n);
-    const step = s.clusterSize * s.l2Size;
-    for (let offset = 0; offset < s.size; offset += step) {
-      const err = clusterDiscard(s, offset, Math.min(step, s.size - offset), 'snapshot', true, acct);
-      if (err) return err;
-    }
-    return null;
-  },
+  makeEmpty: (n, acct) => makeEmpty(st(n), acct),
 
   changeBackingFile(n, backing, format) {
     const s = st(n);

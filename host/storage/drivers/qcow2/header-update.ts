@@ -57,7 +57,9 @@ export function writeCaches(s: Qcow2State, acct: IoAcct): BlockIoError | null {
 
 /** qcow2_flush_caches: write them back and sync the file. */
 export function flushCaches(s: Qcow2State, acct: IoAcct): BlockIoError | null {
-  return writeCaches(s, acct) ?? s.file.flush(acct);
+  const err = writeCaches(s, acct) ?? s.file.flush(acct);
+  if (!err) s.freedUnflushed.clear();
+  return err;
 }
 
 /** qcow2_mark_dirty: set the dirty bit on disk (synced) before the first lazy refcount update. */

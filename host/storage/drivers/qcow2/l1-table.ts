@@ -5,6 +5,7 @@
 import type { BlockIoError } from '../../block-backend-api.js';
 import type { IoAcct } from '../../driver.js';
 import { ioError } from '../../errors.js';
+import { metadataOverlapCheck, OL_ACTIVE_L1 } from './check/overlap.js';
 import { OFF_L1_SIZE, QCOW_MAX_L1_SIZE } from './format/header.js';
 import { L1E_SIZE, l1Offset, setL1 } from './format/l2-entry.js';
 import { allocClusters, freeClusters } from './refcounts.js';
@@ -16,9 +17,11 @@ export function writeL1Entry(s: Qcow2State, index: number, acct: IoAcct): BlockI
   const per = bufsize / L1E_SIZE;
   const first = index - (index % per);
   const n = Math.min(per, s.l1Size - first);
+  const at = s.l1TableOffset + first * L1E_SIZE;
+  const bad = metadataOverlapCheck(s, OL_ACTIVE_L1, at, n * L1E_SIZE, acct);
+  if (bad) return bad;
   s.file.debugEvent('l1_update');
-  const bytes = s.l1.slice(first * L1E_SIZE, (first + n) * L1E_SIZE);
-  return s.file.pwritev(s.l1TableOffset + first * L1E_SIZE, bytes, {}, acct) ?? s.file.flush(acct);
+  return s.file.pwritev(at, s.l1.subarray(first * L1E_SIZE, (first + n) * L1E_SIZE), {}, acct) ?? s.file.flush(acct);
 }
 
 /**
@@ -44,7 +47,7 @@ export function growL1Table(s: Qcow2State, minSize: number, exact: boolean, acct
   let err = s.refcountCache.flush(acct);
   if (err) return err;
   s.file.debugEvent('l1_grow_write_table');
-  err = s.file.pwritev(offset, table, {}, acct) ?? s.file.flush(acct);
+  err = metadataOverlapCheck(s, 0, offset, bytes, acct) ?? s.file.pwritev(offset, table, {}, acct) ?? s.file.flush(acct);
   if (err) return err;
   const hdr = new Uint8Array(12);
   const hv = new DataView(hdr.buffer);
@@ -71,7 +74,8 @@ export function shrinkL1Table(s: Qcow2State, newSize: number, acct: IoAcct): Blo
   if (newSize >= s.l1Size) return null;
   const zero = new Uint8Array((s.l1Size - newSize) * L1E_SIZE);
   s.file.debugEvent('l1_shrink_write_table');
-  const err = s.file.pwritev(s.l1TableOffset + newSize * L1E_SIZE, zero, {}, acct) ?? s.file.flush(acct);
+  const at = s.l1TableOffset + newSize * L1E_SIZE;
+  const err = metadataOverlapCheck(s, OL_ACTIVE_L1, at, zero.length, acct) ?? s.file.pwritev(at, zero, {}, acct) ?? s.file.flush(acct);
   if (err) return err;
   s.file.debugEvent('l1_shrink_free_l2_clusters');
   for (let i = newSize; i < s.l1Size; i++) {

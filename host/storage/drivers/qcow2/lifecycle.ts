@@ -10,7 +10,7 @@ import type { BlockError } from '../../errors.js';
 import type { BlockDriverState } from '../../node.js';
 import { INCOMPAT_DIRTY } from './format/features.js';
 import { flushCaches, markClean, updateHeader } from './header-update.js';
-import { loadState, readImageHeader, type Qcow2Options } from './open.js';
+import { attachOverlapChecks, loadState, readImageHeader, type Qcow2Options } from './open.js';
 import type { Qcow2State } from './state.js';
 
 /**
@@ -45,15 +45,22 @@ export interface NodeParams {
   readonly dataFile: BlockDriverState | undefined;
   readonly readOnly: boolean;
   readonly unmap: boolean;
+  /** BDRV_O_CHECK (qemu-img check): a corrupt image opens writable, a dirty one is left as it is, the snapshot table is not read. */
+  readonly check?: boolean;
   readonly opts: Qcow2Options;
 }
 
 /** Parse, load and (when writable) settle an image: the state a node runs on. */
 export function openState(p: NodeParams, acct: IoAcct): E.Either<BlockError, Qcow2State> {
-  const img = readImageHeader(p.file, !p.readOnly, acct);
+  const img = readImageHeader(p.file, !p.readOnly && !p.check, acct);
   if (E.isLeft(img)) return img;
   const st = loadState(p, img.right, acct);
-  const bad = E.isRight(st) && openCheck ? openCheck(st.right, acct) : null;
+  if (E.isRight(st) && p.check) {
+    // qcow2_do_open in check mode: the checker reads the snapshot table itself.
+    st.right.nbSnapshots = 0;
+    st.right.snapshotsOffset = 0;
+  }
+  const bad = E.isRight(st) && openCheck && !p.check ? openCheck(st.right, acct) : null;
   if (bad) return E.left(bad);
   if (E.isLeft(st) || p.readOnly) return st;
   const s = st.right;
@@ -63,7 +70,7 @@ export function openState(p: NodeParams, acct: IoAcct): E.Either<BlockError, Qco
     const err = updateHeader(s, acct);
     if (err) return E.left({ _tag: 'DriverError', driver: 'qcow2', message: `Could not update qcow2 header: ${err.message}` });
   }
-  if (s.incompatibleFeatures & INCOMPAT_DIRTY) {
+  if (s.incompatibleFeatures & INCOMPAT_DIRTY && !p.check) {
     if (dirtyRepair) {
       const err = dirtyRepair(s, acct);
       if (err) return E.left(err);
@@ -93,4 +100,5 @@ export function reloadState(s: Qcow2State, p: NodeParams): void {
   }
   const backing = s.backing;
   Object.assign(s, fresh.right, { backing });
+  attachOverlapChecks(s);
 }

@@ -21,15 +21,21 @@ import type { BlockDriverState } from '../../node.js';
 
 interface Entry {
   readonly data: Uint8Array;
+  /** A view of `data`, made once (lookups read entries through it). */
+  readonly view: DataView;
   dirty: boolean;
+  /** When it was last used (qcow2_cache's lru_counter): the smallest is evicted first. */
+  lru: number;
 }
 
 export class Qcow2Cache {
-  /** Insertion order is recency: the first entry is the least recently used. */
   private readonly entries = new Map<number, Entry>();
+  private tick = 0;
   private depends: Qcow2Cache | undefined;
   /** Sync the file before the next write-back (set after the file was written by other means). */
   private dependsOnFlush = false;
+  /** Called before an entry is written back (the driver's metadata overlap check); an error stops the write. */
+  checkWrite: ((offset: number, bytes: number, acct: IoAcct) => BlockIoError | null) | undefined;
 
   constructor(
     private readonly file: BlockDriverState,
@@ -43,20 +49,52 @@ export class Qcow2Cache {
 
   /** The entry at `offset`, read from the file if it is not cached. */
   get(offset: number, acct: IoAcct): Uint8Array | BlockIoError {
+    return this.entry(offset, acct);
+  }
+
+  /** As `get`, as a DataView over the entry. */
+  getView(offset: number, acct: IoAcct): DataView | BlockIoError {
     const hit = this.entries.get(offset);
     if (hit) {
-      this.entries.delete(offset);
-      this.entries.set(offset, hit);
+      hit.lru = ++this.tick;
+      return hit.view;
+    }
+    const e = this.load(offset, acct);
+    return 'errno' in e ? e : e.view;
+  }
+
+  /** The entry at `offset` if it is cached (counted as a use), without reading the file. */
+  hit(offset: number): DataView | undefined {
+    const e = this.entries.get(offset);
+    if (!e) return undefined;
+    e.lru = ++this.tick;
+    return e.view;
+  }
+
+  private entry(offset: number, acct: IoAcct): Uint8Array | BlockIoError {
+    const hit = this.entries.get(offset);
+    if (hit) {
+      hit.lru = ++this.tick;
       return hit.data;
     }
+    const e = this.load(offset, acct);
+    return 'errno' in e ? e : e.data;
+  }
+
+  private load(offset: number, acct: IoAcct): Entry | BlockIoError {
     const err = this.makeRoom(acct);
     if (err) return err;
     const data = new Uint8Array(this.entrySize);
     this.file.debugEvent(this.loadEvent);
     const rerr = this.file.preadv(offset, data, acct);
     if (rerr) return rerr;
-    this.entries.set(offset, { data, dirty: false });
-    return data;
+    return this.insert(offset, data);
+  }
+
+  private insert(offset: number, data: Uint8Array): Entry {
+    const e: Entry = { data, view: new DataView(data.buffer, data.byteOffset, data.byteLength), dirty: false, lru: ++this.tick };
+    this.entries.set(offset, e);
+    return e;
   }
 
   /** qcow2_cache_get_empty: a zeroed entry at `offset`, not read from the file. */
@@ -64,15 +102,12 @@ export class Qcow2Cache {
     const hit = this.entries.get(offset);
     if (hit) {
       hit.data.fill(0);
-      this.entries.delete(offset);
-      this.entries.set(offset, hit);
+      hit.lru = ++this.tick;
       return hit.data;
     }
     const err = this.makeRoom(acct);
     if (err) return err;
-    const data = new Uint8Array(this.entrySize);
-    this.entries.set(offset, { data, dirty: false });
-    return data;
+    return this.insert(offset, new Uint8Array(this.entrySize)).data;
   }
 
   /** The cached entry at `offset`, if any, without touching the file. */
@@ -159,6 +194,8 @@ export class Qcow2Cache {
       if (err) return err;
       this.dependsOnFlush = false;
     }
+    const bad = this.checkWrite?.(offset, this.entrySize, acct);
+    if (bad) return bad;
     this.file.debugEvent(this.writeEvent);
     const err = this.file.pwritev(offset, e.data, {}, acct);
     if (err) return err;
@@ -166,12 +203,21 @@ export class Qcow2Cache {
     return null;
   }
 
+  /** qcow2_cache_find_entry_to_replace: the least recently used entry goes (written back first if dirty). */
   private makeRoom(acct: IoAcct): BlockIoError | null {
     while (this.entries.size >= this.capacity) {
-      const [offset, e] = this.entries.entries().next().value as [number, Entry];
-      const err = this.writeBack(offset, e, acct);
+      let victim = -1;
+      let oldest = Infinity;
+      for (const [offset, e] of this.entries) {
+        if (e.lru < oldest) {
+          oldest = e.lru;
+          victim = offset;
+        }
+      }
+      const e = this.entries.get(victim)!;
+      const err = this.writeBack(victim, e, acct);
       if (err) return err;
-      this.entries.delete(offset);
+      this.entries.delete(victim);
     }
     return null;
   }

@@ -13,6 +13,7 @@ import { decodeHeader, hasExtL2, l2Entries, V3_HEADER_LENGTH } from './format/he
 import { parseImageHeader, type ParsedImage } from './format/image-header.js';
 import { L2E_SIZE_EXTENDED, L2E_SIZE_NORMAL, SUBCLUSTERS_PER_CLUSTER } from './format/l2-entry.js';
 import { refblockEntries, refcountMax, reftableEntry } from './format/refcount-block.js';
+import { metadataOverlapCheck, OL_ACTIVE_L2, OL_REFCOUNT_BLOCK, overlapTemplate } from './check/overlap.js';
 import { Qcow2Cache } from './metadata-cache.js';
 import type { Qcow2State } from './state.js';
 
@@ -21,7 +22,7 @@ export const QCOW2_OPTIONS = {
   'pass-discard-request': { type: 'bool', help: 'Pass guest discard requests to the layer below (default: discard=unmap)' },
   'pass-discard-snapshot': { type: 'bool', help: 'Generate discard requests when snapshot related space is freed (default on)' },
   'pass-discard-other': { type: 'bool', help: 'Generate discard requests when other clusters are freed (default off)' },
-  'overlap-check': { type: 'string', values: ['none', 'constant', 'cached', 'all'], help: 'Which metadata overlap checks to perform before data writes (default cached)' },
+  'overlap-check': { type: 'string', values: ['none', 'constant', 'cached', 'all'], help: 'Selects which overlap checks to perform from a range of templates (none, constant, cached, all; default cached)' },
   'cache-size': { type: 'size', help: 'Maximum combined metadata (L2 tables and refcount blocks) cache size' },
   'l2-cache-size': { type: 'size', help: 'Maximum L2 table cache size (default 32M, or what covers the disk)' },
   'l2-cache-entry-size': { type: 'size', help: 'Size of each entry in the L2 cache (default: the cluster size, 4k when the cache cannot cover the disk)' },
@@ -137,7 +138,7 @@ export function loadState(p: OpenParams, img: ParsedImage, acct: IoAcct): E.Eith
   const writable = !p.readOnly;
   const file = p.file;
   const subclustersPerCluster = extendedL2 ? SUBCLUSTERS_PER_CLUSTER : 1;
-  return E.right({
+  const st: Qcow2State = {
     nodeName: p.nodeName,
     file,
     dataFile: p.dataFile ?? file,
@@ -194,26 +195,24 @@ export function loadState(p: OpenParams, img: ParsedImage, acct: IoAcct): E.Eith
       snapshot: p.opts['pass-discard-snapshot'] ?? true,
       other: p.opts['pass-discard-other'] ?? false,
     },
-    overlapCheck: overlapMask(p.opts['overlap-check']),
+    overlapCheck: overlapTemplate(p.opts['overlap-check']),
+    snapshotView: undefined,
+    freedUnflushed: new Set(),
     cacheDiscards: false,
     pendingDiscards: [],
     broken: undefined,
-  });
+  };
+  attachOverlapChecks(st);
+  return E.right(st);
 }
 
 /**
- * The overlap-check template as a mask of check/overlap.ts's OL_* bits. The snapshot
- * sections are left to the snapshot code, which reads that table when it writes.
+ * qcow2_cache_entry_flush: what the caches write back is checked like any other write,
+ * against `s` (again after a reload copies a fresh state into it).
  */
-function overlapMask(template: string | undefined): number {
-  const header = 1;
-  const activeL1 = 2;
-  const activeL2 = 4;
-  const reftable = 8;
-  const refblock = 16;
-  if (template === 'none') return 0;
-  if (template === 'constant') return header | activeL1 | reftable;
-  return header | activeL1 | activeL2 | reftable | refblock;
+export function attachOverlapChecks(s: Qcow2State): void {
+  s.l2Cache.checkWrite = (offset, bytes, acct) => metadataOverlapCheck(s, OL_ACTIVE_L2, offset, bytes, acct);
+  s.refcountCache.checkWrite = (offset, bytes, acct) => metadataOverlapCheck(s, OL_REFCOUNT_BLOCK, offset, bytes, acct);
 }
 
 /** Every open option absent (defaults from the image and the node). */

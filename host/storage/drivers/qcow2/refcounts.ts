@@ -12,9 +12,11 @@ import type { IoAcct } from '../../driver.js';
 import { ioError } from '../../errors.js';
 import { QCOW_MAX_REFTABLE_SIZE } from './format/header.js';
 import { MAX_ENTRY_OFFSET } from './format/l2-entry.js';
-import { getRefcount as readEntry, REFTABLE_ENTRY_SIZE, setRefcount as writeEntry } from './format/refcount-block.js';
+import { getRefcount as readEntry, refcountMetadataSize, REFTABLE_ENTRY_SIZE, setRefcount as writeEntry } from './format/refcount-block.js';
 import { hex, signalCorruption } from './header-update.js';
 import { isIoError, sizeToClusters, startOfCluster, type DiscardType, type Qcow2State } from './state.js';
+
+export { refcountMetadataSize };
 
 export const AGAIN = Symbol('EAGAIN');
 export type Again = typeof AGAIN;
@@ -44,7 +46,23 @@ function allocClustersNoref(s: Qcow2State, size: number, max: number, acct: IoAc
     if (rc !== 0) i = -1;
   }
   if (s.freeClusterIndex > 0 && s.freeClusterIndex - 1 > Math.floor(max / s.clusterSize)) return ioError('EIO', `${s.nodeName}: image file too large`);
-  return (s.freeClusterIndex - n) * s.clusterSize;
+  const first = s.freeClusterIndex - n;
+  return settleFreed(s, first, n, acct) ?? first * s.clusterSize;
+}
+
+/**
+ * Before clusters [first, first + n) are reused: if one was freed while the L2 entry
+ * that let it go may not be on disk yet, flush the L2 cache first. (Beyond QEMU 7.2,
+ * which may put new data there while the old entry on disk still points at it.)
+ */
+function settleFreed(s: Qcow2State, first: number, n: number, acct: IoAcct): BlockIoError | null {
+  if (s.freedUnflushed.size === 0) return null;
+  let hit = false;
+  for (let i = first; i < first + n && !hit; i++) hit = s.freedUnflushed.has(i);
+  if (!hit) return null;
+  const err = s.l2Cache.flush(acct);
+  if (!err) s.freedUnflushed.clear();
+  return err;
 }
 
 const inSameRefblock = (s: Qcow2State, a: number, b: number): boolean =>
@@ -105,31 +123,6 @@ function allocRefcountBlock(s: Qcow2State, index: number, acct: IoAcct): number 
   const metaOffset = blocksUsed * s.refblockSize * s.clusterSize;
   const end = refcountArea(s, metaOffset, 0, false, ti, newBlock, acct);
   return isIoError(end) ? end : AGAIN;
-}
-
-/**
- * qcow2_refcount_metadata_size: refcount blocks and table clusters needed to count
- * `clusters` clusters and themselves; `generous` leaves room for the table to grow by half.
- */
-export function refcountMetadataSize(clusters: number, clusterSize: number, order: number, generous: boolean): { bytes: number; blocks: number } {
-  const perTableCluster = clusterSize / REFTABLE_ENTRY_SIZE;
-  const perBlock = (clusterSize * 8) / 2 ** order;
-  let table = 0;
-  let blocks = 0;
-  let n = 0;
-  let last: number;
-  do {
-    last = n;
-    blocks = Math.ceil((clusters + table + blocks) / perBlock);
-    table = Math.ceil(blocks / perTableCluster);
-    n = clusters + blocks + table;
-    if (n === last && generous) {
-      clusters += Math.ceil(table / 2);
-      n = 0;
-      generous = false;
-    }
-  } while (n !== last);
-  return { bytes: (blocks + table) * clusterSize, blocks };
 }
 
 /**
@@ -265,6 +258,7 @@ export function updateRefcount(
     }
     rc = decrease ? rc - addend : rc + addend;
     if (rc === 0 && index < s.freeClusterIndex) s.freeClusterIndex = index;
+    if (rc === 0) s.freedUnflushed.add(index);
     writeEntry(block, bi, s.refcountOrder, rc);
     if (rc === 0) {
       if (s.refcountCache.peek(at)) {
@@ -301,6 +295,7 @@ function queueDiscard(s: Qcow2State, offset: number, bytes: number): void {
 
 /** qcow2_process_discards: pass the queued ranges to the file. */
 export function processDiscards(s: Qcow2State, acct: IoAcct): void {
+  if (s.pendingDiscards.length === 0) return;
   const list = s.pendingDiscards.splice(0);
   for (const d of list) s.file.discard(d.offset, d.bytes, acct);
 }
@@ -331,6 +326,8 @@ export function allocClustersAt(s: Qcow2State, offset: number, n: number, acct: 
       if (isIoError(rc)) return rc;
       if (rc !== 0) break;
     }
+    const err = settleFreed(s, offset / s.clusterSize, i, acct);
+    if (err) return err;
     const r = updateRefcount(s, offset, i * s.clusterSize, 1, false, 'never', acct);
     if (r === null) return i;
     if (r !== AGAIN) return r;

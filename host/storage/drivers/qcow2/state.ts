@@ -6,6 +6,7 @@
 import type { BlockIoError } from '../../block-backend-api.js';
 import { ioError } from '../../errors.js';
 import type { BlockDriverState } from '../../node.js';
+import type { SnapshotView } from './check/overlap.js';
 import type { BitmapsExtension, RawExtension } from './format/extensions.js';
 import type { L2Geometry } from './format/l2-entry.js';
 import type { Qcow2Cache } from './metadata-cache.js';
@@ -85,11 +86,19 @@ export interface Qcow2State extends L2Geometry {
   readonly refcountCache: Qcow2Cache;
   useLazyRefcounts: boolean;
   readonly discardPassthrough: Readonly<Record<DiscardType, boolean>>;
+  /**
+   * Clusters whose refcount dropped to 0 since the L2 cache was last flushed. The L2
+   * entry that stopped using one may not be on disk yet: handing it out again before it
+   * is would let a crash leave that entry pointing at someone else's new data.
+   */
+  readonly freedUnflushed: Set<number>;
   /** Queue freed ranges instead of discarding at once (set during a multi-cluster discard). */
   cacheDiscards: boolean;
   readonly pendingDiscards: Array<{ offset: number; bytes: number }>;
-  /** overlap-check: the OL_* sections a data write is checked against before it is issued. */
+  /** overlap-check: the OL_* sections a write is checked against before it is issued. */
   readonly overlapCheck: number;
+  /** The snapshot table as last read or written, for the overlap checks (undefined: not read). */
+  snapshotView: SnapshotView | undefined;
   /** The node was found corrupt: every request fails (QEMU sets bs->drv = NULL). */
   broken: string | undefined;
 }

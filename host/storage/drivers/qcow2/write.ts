@@ -9,11 +9,11 @@ import type { BlockIoError } from '../../block-backend-api.js';
 import type { IoAcct } from '../../driver.js';
 import { ioError } from '../../errors.js';
 import { allocHostOffset } from './alloc.js';
-import { preWriteOverlapCheck } from './check/overlap.js';
 import { getHostOffset } from './cluster-map.js';
 import { linkL2, type L2Meta } from './l2-meta.js';
 import { qcow2Read } from './read.js';
 import { brokenError, isIoError, type Qcow2State } from './state.js';
+import { overlapCheck, writeFast, zeroSpan } from './write-fast.js';
 
 /** Whether the guest range reads as zeroes without looking at data (QEMU's is_zero_cow, fast path). */
 function readsAsZero(s: Qcow2State, offset: number, bytes: number, acct: IoAcct): boolean {
@@ -26,14 +26,6 @@ function readsAsZero(s: Qcow2State, offset: number, bytes: number, acct: IoAcct)
   }
   return true;
 }
-
-/** qcow2_pre_write_overlap_check for a data write into the image file. */
-export function overlapCheck(s: Qcow2State, offset: number, bytes: number, acct: IoAcct): BlockIoError | null {
-  if (s.hasDataFile || !s.overlapCheck) return null;
-  return preWriteOverlapCheck(s, 0, offset, bytes, NO_SNAPSHOTS, acct, s.overlapCheck);
-}
-
-const NO_SNAPSHOTS = { list: [], size: 0 } as const;
 
 /** One COW region's bytes: what the guest reads there now. */
 function cowRead(s: Qcow2State, m: L2Meta, region: L2Meta['cowStart'], acct: IoAcct): Uint8Array | BlockIoError {
@@ -54,13 +46,18 @@ function writeAndLink(s: Qcow2State, host: number, guest: number, data: Uint8Arr
   for (const m of metas) {
     const none = m.cowStart.bytes === 0 && m.cowEnd.bytes === 0;
     if (none) continue;
-    // handle_alloc_space: regions that read as zero become one write-zeroes of the whole span.
+    // handle_alloc_space: regions that read as zero become one write-zeroes of the whole
+    // span. Not across the guest's bytes in a cluster it already owns (keepOld): their old
+    // content must survive if the data write then fails, so each region is zeroed alone.
     if (readsAsZero(s, m.offset + m.cowStart.offset, m.cowStart.bytes, acct) && readsAsZero(s, m.offset + m.cowEnd.offset, m.cowEnd.bytes, acct)) {
-      const from = m.allocOffset + m.cowStart.offset;
-      const to = m.allocOffset + m.cowEnd.offset + m.cowEnd.bytes;
+      const spans = m.keepOld
+        ? [m.cowStart, m.cowEnd].filter((r) => r.bytes > 0)
+        : [{ offset: m.cowStart.offset, bytes: m.cowEnd.offset + m.cowEnd.bytes - m.cowStart.offset }];
       s.file.debugEvent('cluster_alloc_space');
-      const err = overlapCheck(s, from, to - from, acct) ?? s.dataFile.writeZeroes(from, to - from, {}, acct);
-      if (err) return err;
+      for (const r of spans) {
+        const err = zeroSpan(s, m.allocOffset + r.offset, r.bytes, acct);
+        if (err) return err;
+      }
       continue;
     }
     const head = cowRead(s, m, m.cowStart, acct);
@@ -100,6 +97,8 @@ function writeAndLink(s: Qcow2State, host: number, guest: number, data: Uint8Arr
 /** Write `data` at guest `offset` (within the disk). */
 export function qcow2Write(s: Qcow2State, offset: number, data: Uint8Array, acct: IoAcct): BlockIoError | null {
   if (s.broken) return brokenError(s);
+  const fast = writeFast(s, offset, data, acct);
+  if (fast !== undefined) return fast;
   let done = 0;
   while (done < data.length) {
     const a = allocHostOffset(s, offset + done, data.length - done, acct);

@@ -23,7 +23,8 @@ import { flushCaches, markClean, updateHeader, writeCaches } from '../header-upd
 import type { Qcow2State } from '../state.js';
 import { SNAPSHOT_EXTRA_V3_MIN, type QcowSnapshot } from '../snapshot/format.js';
 import { OFF_NB_SNAPSHOTS, readSnapshotTable, writeSnapshotTable, type SnapshotTable } from '../snapshot/table.js';
-import { addCheckResult, hx0, incRefcounts, NO_FIX, repairing, toCheckResult, zeroCounts, type CheckCounts, type CheckCtx } from './context.js';
+import { STRERROR } from '../../../errors.js';
+import { addCheckResult, ERROR_REPORT, hx0, incRefcounts, NO_FIX, repairing, toCheckResult, zeroCounts, type CheckCounts, type CheckCtx } from './context.js';
 import { Imrt } from './imrt.js';
 import { checkOflagCopied } from './oflag-copied.js';
 import { rebuildRefcountStructure } from './rebuild.js';
@@ -100,6 +101,7 @@ function checkRefcounts(ctx: CheckCtx, fix: CheckFix): void {
     if (rebuild.value) {
       ctx.messages.push('ERROR need to rebuild refcount structures');
       ctx.res.checkErrors++;
+      ctx.res.failed = STRERROR.EIO;
       return;
     }
     if (ctx.res.leaks || ctx.res.corruptions) {
@@ -133,22 +135,29 @@ function readSnapshotsForCheck(s: Qcow2State, res: CheckCounts, messages: string
   const tooLarge = nb > QCOW_MAX_SNAPSHOTS ? 'snapshot table too large' : null;
   if (bad || tooLarge) {
     res.checkErrors++;
-    messages.push(`ERROR ${tooLarge ?? bad}`);
+    // qcow2_validate_table: -EFBIG for a table too large, -EINVAL for a bad offset.
+    res.failed = (tooLarge ?? bad)!.endsWith('too large') ? 'File too large' : STRERROR.EINVAL;
+    messages.push(`${ERROR_REPORT}ERROR ${tooLarge ?? bad}`);
     if (nb > QCOW_MAX_SNAPSHOTS) messages.push(`You can force-remove all ${nb - QCOW_MAX_SNAPSHOTS} overhanging snapshots with qemu-img check -r all`);
     s.snapshotsOffset = 0;
     s.nbSnapshots = 0;
+    s.snapshotView = undefined;
     return undefined;
   }
   const t = readSnapshotTable(s, nb, offset, fix.errors, messages, acct);
   if (E.isLeft(t)) {
     res.checkErrors++;
-    messages.push(`ERROR failed to read the snapshot table: ${t.left}`);
+    // qcow2_do_read_snapshots: -EFBIG for too much (extra) data, else the read's error.
+    res.failed = t.left.startsWith('Failed to read snapshot table: ') ? t.left.slice('Failed to read snapshot table: '.length) : 'File too large';
+    messages.push(`${ERROR_REPORT}ERROR failed to read the snapshot table: ${t.left}`);
     s.snapshotsOffset = 0;
     s.nbSnapshots = 0;
+    s.snapshotView = undefined;
     return undefined;
   }
   s.snapshotsOffset = offset;
   s.nbSnapshots = t.right.list.length;
+  s.snapshotView = t.right;
   reduced += t.right.reduced;
   res.corruptions += reduced + t.right.extraDropped;
   if (reduced) {

@@ -21,7 +21,15 @@ export interface CheckCounts {
   totalClusters: number;
   fragmentedClusters: number;
   compressedClusters: number;
+  /** The check stopped with this error (QEMU's negative return): its strerror text. */
+  failed?: string;
 }
+
+/**
+ * Messages QEMU prints with error_report rather than fprintf carry the program's name,
+ * as qemu-img shows it.
+ */
+export const ERROR_REPORT = 'qemu-img: ';
 
 export const zeroCounts = (): CheckCounts => ({
   corruptions: 0,
@@ -66,6 +74,7 @@ export function addCheckResult(out: CheckCounts, src: CheckCounts, allocationInf
   out.checkErrors += src.checkErrors;
   out.corruptionsFixed += src.corruptionsFixed;
   out.leaksFixed += src.leaksFixed;
+  out.failed ??= src.failed;
   if (allocationInfo) {
     out.imageEndOffset = src.imageEndOffset;
     out.allocatedClusters = src.allocatedClusters;

@@ -14,7 +14,6 @@ import { l1Offset } from '../format/l2-entry.js';
 import { signalCorruption } from '../header-update.js';
 import type { Qcow2State } from '../state.js';
 import { isIoError } from '../state.js';
-import type { QcowSnapshot } from '../snapshot/format.js';
 
 export const OL_MAIN_HEADER = 1 << 0;
 export const OL_ACTIVE_L1 = 1 << 1;
@@ -26,8 +25,18 @@ export const OL_INACTIVE_L1 = 1 << 6;
 export const OL_INACTIVE_L2 = 1 << 7;
 export const OL_BITMAP_DIRECTORY = 1 << 8;
 export const OL_ALL = (1 << 9) - 1;
-/** overlap-check=cached, QEMU's default. */
-export const OL_CACHED = OL_ALL & ~OL_INACTIVE_L2;
+/** overlap-check=constant: the checks that take constant time. */
+export const OL_CONSTANT = OL_MAIN_HEADER | OL_ACTIVE_L1 | OL_REFCOUNT_TABLE | OL_SNAPSHOT_TABLE | OL_BITMAP_DIRECTORY;
+/** overlap-check=cached, QEMU's default: every check that needs no disk access. */
+export const OL_CACHED = OL_CONSTANT | OL_ACTIVE_L2 | OL_REFCOUNT_BLOCK | OL_INACTIVE_L1;
+
+/** QEMU's overlap-check templates (qcow2.c overlap_check_templates) by name. */
+export function overlapTemplate(name: string | undefined): number {
+  if (name === 'none') return 0;
+  if (name === 'constant') return OL_CONSTANT;
+  if (name === 'all') return OL_ALL;
+  return OL_CACHED;
+}
 
 const NAMES = [
   'qcow2_header',
@@ -41,11 +50,13 @@ const NAMES = [
   'bitmap directory',
 ];
 
-/** The snapshot table a check needs: entries and its size in bytes. */
+/** The snapshot table a check needs: where each entry's L1 table is, and the table's size in bytes. */
 export interface SnapshotView {
-  readonly list: readonly QcowSnapshot[];
+  readonly list: readonly { readonly l1TableOffset: number; readonly l1Size: number }[];
   readonly size: number;
 }
+
+const NO_SNAPSHOTS: SnapshotView = { list: [], size: 0 };
 
 const overlaps = (a: number, an: number, b: number, bn: number): boolean => an > 0 && bn > 0 && a < b + bn && b < a + an;
 
@@ -66,18 +77,17 @@ export function checkMetadataOverlap(
   if (chk & OL_MAIN_HEADER && offset < cs) return OL_MAIN_HEADER;
   const start = offset - (offset % cs);
   const len = Math.ceil(((offset % cs) + size) / cs) * cs;
-  const hit = (b: number, bn: number): boolean => overlaps(start, len, b, bn);
-  if (chk & OL_ACTIVE_L1 && s.l1Size && hit(s.l1TableOffset, s.l1Size * 8)) return OL_ACTIVE_L1;
-  if (chk & OL_REFCOUNT_TABLE && s.reftable.length && hit(s.reftableOffset, s.reftable.length * 8)) return OL_REFCOUNT_TABLE;
-  if (chk & OL_SNAPSHOT_TABLE && snapshots.size && hit(s.snapshotsOffset, snapshots.size)) return OL_SNAPSHOT_TABLE;
-  if (chk & OL_INACTIVE_L1) for (const sn of snapshots.list) if (sn.l1Size && hit(sn.l1TableOffset, sn.l1Size * 8)) return OL_INACTIVE_L1;
+  if (chk & OL_ACTIVE_L1 && s.l1Size && overlaps(start, len, s.l1TableOffset, s.l1Size * 8)) return OL_ACTIVE_L1;
+  if (chk & OL_REFCOUNT_TABLE && s.reftable.length && overlaps(start, len, s.reftableOffset, s.reftable.length * 8)) return OL_REFCOUNT_TABLE;
+  if (chk & OL_SNAPSHOT_TABLE && snapshots.size && overlaps(start, len, s.snapshotsOffset, snapshots.size)) return OL_SNAPSHOT_TABLE;
+  if (chk & OL_INACTIVE_L1) for (const sn of snapshots.list) if (sn.l1Size && overlaps(start, len, sn.l1TableOffset, sn.l1Size * 8)) return OL_INACTIVE_L1;
   if (chk & OL_ACTIVE_L2) {
     for (let i = 0; i < s.l1Size; i++) {
       const l2 = l1Offset(s.l1View, i);
-      if (l2 && hit(l2, cs)) return OL_ACTIVE_L2;
+      if (l2 && overlaps(start, len, l2, cs)) return OL_ACTIVE_L2;
     }
   }
-  if (chk & OL_REFCOUNT_BLOCK) for (let i = 0; i <= s.maxReftableIndex && i < s.reftable.length; i++) if (s.reftable[i] && hit(s.reftable[i], cs)) return OL_REFCOUNT_BLOCK;
+  if (chk & OL_REFCOUNT_BLOCK) for (let i = 0; i <= s.maxReftableIndex && i < s.reftable.length; i++) if (s.reftable[i] && overlaps(start, len, s.reftable[i], cs)) return OL_REFCOUNT_BLOCK;
   if (chk & OL_INACTIVE_L2) {
     for (const sn of snapshots.list) {
       if (!sn.l1Size || sn.l1Size > 32 * 1024 * 1024 / 8 || sn.l1TableOffset % cs) continue;
@@ -87,11 +97,11 @@ export function checkMetadataOverlap(
       const v = new DataView(l1.buffer);
       for (let j = 0; j < sn.l1Size; j++) {
         const l2 = l1Offset(v, j);
-        if (l2 && hit(l2, cs)) return OL_INACTIVE_L2;
+        if (l2 && overlaps(start, len, l2, cs)) return OL_INACTIVE_L2;
       }
     }
   }
-  if (chk & OL_BITMAP_DIRECTORY && s.autoclearFeatures & 1n && s.bitmaps && hit(s.bitmaps.directoryOffset, s.bitmaps.directorySize)) return OL_BITMAP_DIRECTORY;
+  if (chk & OL_BITMAP_DIRECTORY && s.bitmaps && s.autoclearFeatures & 1n && overlaps(start, len, s.bitmaps.directoryOffset, s.bitmaps.directorySize)) return OL_BITMAP_DIRECTORY;
   return 0;
 }
 
@@ -107,11 +117,22 @@ export function preWriteOverlapCheck(
   size: number,
   snapshots: SnapshotView,
   acct: IoAcct,
-  chk: number = OL_CACHED,
+  chk: number = s.overlapCheck,
 ): BlockIoError | null {
+  if (!(chk & ~ign)) return null;
   const r = checkMetadataOverlap(s, chk & ~ign, offset, size, snapshots, acct);
   if (isIoError(r)) return r;
   if (r === 0) return null;
   const name = NAMES[31 - Math.clz32(r & -r)];
   return signalCorruption(s, true, `Preventing invalid write on metadata (overlaps with ${name})`, acct);
+}
+
+/**
+ * The check before a write of the driver's own (an L1 table, a cache entry written
+ * back, guest data): against the node's overlap-check template and the snapshot table
+ * as last read or written (`s.snapshotView`).
+ */
+export function metadataOverlapCheck(s: Qcow2State, ign: number, offset: number, size: number, acct: IoAcct): BlockIoError | null {
+  if (!(s.overlapCheck & ~ign)) return null;
+  return preWriteOverlapCheck(s, ign, offset, size, s.snapshotView ?? NO_SNAPSHOTS, acct);
 }

@@ -59,7 +59,11 @@ describe('qcow2 L1/L2 entries', () => {
   it('classifies subclusters as QEMU does, and an allocated+zero bitmap as invalid', () => {
     const normal = { compressed: false as const, offset: 0x10000, copied: true, zero: false };
     expect(subclusterType(normal, { alloc: 0b01, zero: 0b10 }, 0, true, false)).toBe('NORMAL');
-    expect(subclusterType(normal, { alloc: 0b01, zero: 0b10 }, 1, true, false)).toBe('ZERO_PLAIN');
+    // A zero subcluster of a cluster with a host offset keeps it (qcow2.h: ZERO_ALLOC).
+    expect(subclusterType(normal, { alloc: 0b01, zero: 0b10 }, 1, true, false)).toBe('ZERO_ALLOC');
+    expect(subclusterType({ ...normal, offset: 0 }, { alloc: 0, zero: 0b10 }, 1, true, false)).toBe('ZERO_PLAIN');
+    // Without a host offset no subcluster may be allocated, whichever is asked about.
+    expect(subclusterType({ ...normal, offset: 0 }, { alloc: 0b100, zero: 0 }, 0, true, false)).toBe('INVALID');
     expect(subclusterType(normal, { alloc: 0b01, zero: 0b10 }, 2, true, false)).toBe('UNALLOCATED_ALLOC');
     expect(subclusterType({ ...normal, offset: 0 }, { alloc: 0, zero: 0 }, 2, true, false)).toBe('UNALLOCATED_PLAIN');
     expect(subclusterType(normal, { alloc: 1, zero: 1 }, 5, true, false)).toBe('INVALID');

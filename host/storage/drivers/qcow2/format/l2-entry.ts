@@ -91,6 +91,27 @@ export function getL2(t: DataView, i: number, g: L2Geometry): L2Entry {
   return { compressed: false, offset: entryOffset(hi, lo), copied, zero: (lo & 1) !== 0 };
 }
 
+/**
+ * The host cluster of entry `i` when a write over its subclusters [firstSc, lastSc] may go
+ * straight into it (handle_copied with no copy-on-write left to do): COPIED, not
+ * compressed, with a host offset, and reading as that cluster's data there (a standard
+ * entry without the zero flag; an extended one with those subclusters allocated and
+ * none zero). -1 otherwise. Reads the entry in place, allocating nothing.
+ */
+export function inPlaceCluster(t: DataView, i: number, g: L2Geometry, firstSc: number, lastSc: number): number {
+  const p = i * l2EntrySize(g);
+  const hi = t.getUint32(p);
+  const lo = t.getUint32(p + 4);
+  if (((hi & (COPIED | COMPRESSED)) >>> 0) !== COPIED) return -1;
+  const offset = entryOffset(hi, lo);
+  if (offset === 0) return -1;
+  if (!g.extendedL2) return lo & 1 ? -1 : offset;
+  const zero = t.getUint32(p + 8);
+  const alloc = t.getUint32(p + 12);
+  const want = scRange(firstSc, lastSc + 1);
+  return (zero & alloc) === 0 && ((alloc & want) >>> 0) === want && (zero & want) === 0 ? offset : -1;
+}
+
 /** Write a standard entry. */
 export function setL2(t: DataView, i: number, g: L2Geometry, offset: number, flags: { readonly copied?: boolean; readonly zero?: boolean } = {}): void {
   const p = i * l2EntrySize(g);
@@ -173,11 +194,17 @@ export function subclusterType(
     return t === 'UNALLOCATED' ? 'UNALLOCATED_PLAIN' : t;
   }
   if (e.compressed) return 'COMPRESSED';
-  if ((bitmap.zero & bitmap.alloc) !== 0) return 'INVALID';
   const bit = 1 << sc;
-  if (bitmap.zero & bit) return 'ZERO_PLAIN';
-  if (bitmap.alloc & bit) return 'NORMAL';
-  return clusterType(e, true, hasDataFile) === 'NORMAL' ? 'UNALLOCATED_ALLOC' : 'UNALLOCATED_PLAIN';
+  if (clusterType(e, true, hasDataFile) === 'NORMAL') {
+    // A host cluster: a zero subcluster keeps its place in it (ZERO_ALLOC, whose old
+    // content a copy-on-write must not take for the guest's).
+    if ((bitmap.zero & bitmap.alloc) !== 0) return 'INVALID';
+    if (bitmap.zero & bit) return 'ZERO_ALLOC';
+    return bitmap.alloc & bit ? 'NORMAL' : 'UNALLOCATED_ALLOC';
+  }
+  // No host cluster: no subcluster can be allocated.
+  if (bitmap.alloc !== 0) return 'INVALID';
+  return bitmap.zero & bit ? 'ZERO_PLAIN' : 'UNALLOCATED_PLAIN';
 }
 
 /** Whether the cluster has a host cluster that counts (qcow2_cluster_is_allocated). */

@@ -79,3 +79,28 @@ export function setReftableEntry(table: DataView, i: number, offset: number): vo
   table.setUint32(i * 8, Math.floor(offset / 2 ** 32));
   table.setUint32(i * 8 + 4, offset >>> 0);
 }
+
+/**
+ * qcow2_refcount_metadata_size: refcount blocks and table clusters needed to count
+ * `clusters` clusters and themselves; `generous` leaves room for the table to grow by half.
+ */
+export function refcountMetadataSize(clusters: number, clusterSize: number, order: number, generous: boolean): { bytes: number; blocks: number } {
+  const perTableCluster = clusterSize / REFTABLE_ENTRY_SIZE;
+  const perBlock = (clusterSize * 8) / 2 ** order;
+  let table = 0;
+  let blocks = 0;
+  let n = 0;
+  let last: number;
+  do {
+    last = n;
+    blocks = Math.ceil((clusters + table + blocks) / perBlock);
+    table = Math.ceil(blocks / perTableCluster);
+    n = clusters + blocks + table;
+    if (n === last && generous) {
+      clusters += Math.ceil(table / 2);
+      n = 0;
+      generous = false;
+    }
+  } while (n !== last);
+  return { bytes: (blocks + table) * clusterSize, blocks };
+}

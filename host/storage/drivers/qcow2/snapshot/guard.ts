@@ -15,9 +15,10 @@
  * v3 image carries the dirty bit (docs/interop/qcow2.txt: "refcounts may be
  * inconsistent, make sure to scan L1/L2 tables to repair refcounts before accessing the
  * image"), written and synced before the first refcount changes and cleared only once
- * every cache is written back and synced. An operation cut short leaves a dirty image,
- * which the next writable open repairs as QEMU's qcow2_do_open does (refcounts from the
- * trees, then the COPIED flags from the refcounts). A successful operation leaves the
+ * every cache is written back and synced. An operation that fails first tries to bring
+ * the disk in line with memory (`settle`); if the disk will not take even that, the image
+ * is left dirty, and the next writable open repairs it as QEMU's qcow2_do_open does
+ * (refcounts from the trees, then the COPIED flags from the refcounts). A successful operation leaves the
  * header as it was, so the image is byte for byte what QEMU makes. A v2 image has no
  * dirty bit: it keeps QEMU's behaviour. An image already dirty (lazy refcounts) needs
  * nothing more.
@@ -27,7 +28,9 @@ import type { IoAcct } from '../../../driver.js';
 import { INCOMPAT_DIRTY } from '../format/features.js';
 import { OFF_INCOMPATIBLE_FEATURES } from '../format/header.js';
 import { flushCaches, markDirty } from '../header-update.js';
+import { metadataOverlapCheck, OL_ACTIVE_L1 } from '../check/overlap.js';
 import { isIoError, type Qcow2State } from '../state.js';
+import { updateSnapshotRefcount } from './refcount-walk.js';
 
 /** Whether `beginGuard` set the dirty bit (and `endGuard` must clear it). */
 type Guard = boolean;
@@ -63,20 +66,36 @@ function endGuard(s: Qcow2State, guard: Guard, acct: IoAcct): BlockIoError | nul
 }
 
 /**
+ * After a failed operation: make the disk say what memory says, so that the dirty bit can
+ * go. The active tree's COPIED flags are brought up to date from the refcounts (a walk
+ * that ends by writing the caches back), and the active L1 table is written whole (the
+ * disk may hold another: goto writes it before its last steps). What remains is leaked
+ * clusters at most, which is what QEMU leaves when its own writes succeed.
+ */
+function settle(s: Qcow2State, acct: IoAcct): BlockIoError | null {
+  const err = updateSnapshotRefcount(s, s.l1TableOffset, s.l1Size, 0, acct);
+  if (err) return err;
+  const bad = metadataOverlapCheck(s, OL_ACTIVE_L1, s.l1TableOffset, s.l1Size * 8, acct);
+  if (bad) return bad;
+  s.file.debugEvent('l1_update');
+  return s.file.pwritev(s.l1TableOffset, s.l1.subarray(0, s.l1Size * 8), {}, acct) ?? s.file.flush(acct);
+}
+
+/**
  * Run `op` (a snapshot operation's steps) inside the guard. `onIoError` turns a failure
- * to set the bit into the operation's error. When `op` fails, the image stays dirty
- * until it is next opened (`keepDirty`): the active L1 table in memory may already
- * differ from the one on disk, and only a repair brings the two back together. When
- * only clearing the bit fails, the operation stands and the image is repaired later.
+ * to set the bit into the operation's error. When `op` fails, the disk is settled and the
+ * bit cleared if the writes that takes succeed; if not, the image stays dirty until it is
+ * next opened (`keepDirty`) and is repaired then. When only clearing the bit fails, the
+ * operation stands and the image is repaired later.
  */
 export function guarded<E>(s: Qcow2State, acct: IoAcct, onIoError: (e: BlockIoError) => E, op: () => E | null): E | null {
   const g = beginGuard(s, acct);
   if (isIoError(g)) return onIoError(g);
   const err = op();
-  if (err) {
+  if (err && (s.broken || settle(s, acct))) {
     if (s.incompatibleFeatures & INCOMPAT_DIRTY) s.keepDirty = true;
     return err;
   }
   if (endGuard(s, g, acct) && s.incompatibleFeatures & INCOMPAT_DIRTY) s.keepDirty = true;
-  return null;
+  return err;
 }

@@ -134,7 +134,9 @@ export function readSnapshotTable(
 
 /** The image's table as its header (in the state) describes it, QEMU's open-time reading. */
 export function loadSnapshots(s: Qcow2State, acct: IoAcct): E.Either<string, SnapshotTable> {
-  return readSnapshotTable(s, s.nbSnapshots, s.snapshotsOffset, false, [], acct);
+  const t = readSnapshotTable(s, s.nbSnapshots, s.snapshotsOffset, false, [], acct);
+  if (E.isRight(t)) s.snapshotView = t.right;
+  return t;
 }
 
 /**
@@ -165,7 +167,7 @@ export function writeSnapshotTable(s: Qcow2State, list: readonly QcowSnapshot[],
   const v = new DataView(hdr.buffer);
   v.setUint32(0, list.length);
   v.setBigUint64(4, BigInt(at));
-  const err = s.file.pwritev(OFF_NB_SNAPSHOTS, hdr, {}, acct) ?? s.file.flush(acct);
+  let err = s.file.pwritev(OFF_NB_SNAPSHOTS, hdr, {}, acct);
   if (err) {
     if (at) freeClusters(s, at, table.length, 'always', acct);
     return err;
@@ -173,6 +175,12 @@ export function writeSnapshotTable(s: Qcow2State, list: readonly QcowSnapshot[],
   const oldOffset = s.snapshotsOffset;
   s.snapshotsOffset = at;
   s.nbSnapshots = list.length;
+  s.snapshotView = { list, size: table.length };
+  // Only once the header is synced may the old table go. If the sync fails the header on
+  // disk may name either table, so both are kept (QEMU frees the new one: a header that
+  // reached the disk would then name freed clusters); the old one leaks if it is unused.
+  err = s.file.flush(acct);
+  if (err) return err;
   if (oldOffset && old.size) freeClusters(s, oldOffset, old.size, 'snapshot', acct);
   return null;
 }
