@@ -12,9 +12,9 @@ import { fmtNs } from './format.js';
 import type { RunReport } from './run-report.js';
 
 /** Named costs of the SCSI path that virtio-blk does not charge (by name prefix). */
-const SCSI_ONLY = /^(guest\.scsi\.|guest\.virtio-scsi\.|qemu\.scsi)/u;
-/** Named costs of virtio-blk's path that the SCSI path does not charge. */
-const BLK_ONLY = /^(guest\.virtio-blk\.|qemu\.virtio-blk)/u;
+const SCSI_ONLY = /^(guest\.scsi\.|guest\.virtio-scsi\.|qemu\.scsi\.|qemu\.virtio-scsi\.)/u;
+/** Named costs of virtio-blk's path that the SCSI path does not charge ('qemu.blk.*' is QEMU's virtio-blk device). */
+const BLK_ONLY = /^(guest\.virtio-blk\.|qemu\.blk\.)/u;
 
 const signed = (ns: number): string => (ns >= 0 ? '+' : '-') + fmtNs(Math.abs(ns));
 const signedN = (n: number): string => (n >= 0 ? '+' : '-') + Math.abs(n).toFixed(2);
