@@ -204,6 +204,28 @@ function checkImage(run: Run & { m: ReturnType<typeof boot> }, total: number): v
   expect(d, d < 0 ? '' : `image byte ${d} is ${image[d]}, the model has ${run.model[d]}`).toBe(-1);
 }
 
+/**
+ * Run `sc` over a fresh raw host file with this cache mode: every read sees the model, the
+ * image equals it afterwards, and so does the file once the drive is closed (closing writes
+ * the host page cache back).
+ */
+function checkRawFileScenario(sc: Scenario, cache: string): void {
+  const file = path.join(tmp, `disk${fileSeq++}.img`);
+  const made = createImage('raw', file, DISK);
+  if (E.isLeft(made)) throw new Error(blockErrorMessage(made.left));
+  try {
+    const run = runScenario(sc, `file=${file},format=raw,if=none,id=d0,cache=${cache},discard=${sc.discard}`);
+    checkImage(run, sc.jobs.reduce((n, j) => n + j.ios.length, 0));
+    run.m.host.drives.get('d0')!.graph.close();
+    const onDisk = fs.readFileSync(file);
+    expect(onDisk.length).toBe(DISK);
+    const d = firstDiff(onDisk, run.model);
+    expect(d, d < 0 ? '' : `file byte ${d} is ${onDisk[d]}, the model has ${run.model[d]}`).toBe(-1);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
 const CACHE_MODES = ['writeback', 'none', 'writethrough'] as const;
 
 const scsiScenarioArb: fc.Arbitrary<Scenario> = scenarioArb.map((sc) => ({ ...sc, knobs: { ...sc.knobs, frontend: 'virtio-scsi' as const } }));
@@ -224,19 +246,7 @@ describe.each(CACHE_MODES)('data integrity end to end over virtio-scsi and scsi-
   it('host file image (format=raw): every read sees the model; the image and the file equal it afterwards', () => {
     fc.assert(
       fc.property(scsiScenarioArb, (sc) => {
-        const file = path.join(tmp, `disk${fileSeq++}.img`);
-        const made = createImage('raw', file, DISK);
-        if (E.isLeft(made)) throw new Error(blockErrorMessage(made.left));
-        try {
-          const run = runScenario(sc, `file=${file},format=raw,if=none,id=d0,cache=${cache},discard=${sc.discard}`);
-          checkImage(run, sc.jobs.reduce((n, j) => n + j.ios.length, 0));
-          run.m.host.drives.get('d0')!.graph.close();
-          const onDisk = fs.readFileSync(file);
-          const d = firstDiff(onDisk, run.model);
-          expect(d, d < 0 ? '' : `file byte ${d} is ${onDisk[d]}, the model has ${run.model[d]}`).toBe(-1);
-        } finally {
-          fs.rmSync(file, { force: true });
-        }
+        checkRawFileScenario(sc, cache);
       }),
       { numRuns: Math.max(5, Math.floor(SCSI_RUNS / 2)) },
     );
@@ -257,21 +267,7 @@ describe.each(CACHE_MODES)('data integrity end to end, cache=%s', (cache) => {
   it('host file image (format=raw): every read sees the model; the image and the file equal it afterwards', () => {
     fc.assert(
       fc.property(scenarioArb, (sc) => {
-        const file = path.join(tmp, `disk${fileSeq++}.img`);
-        const made = createImage('raw', file, DISK);
-        if (E.isLeft(made)) throw new Error(blockErrorMessage(made.left));
-        try {
-          const run = runScenario(sc, `file=${file},format=raw,if=none,id=d0,cache=${cache},discard=${sc.discard}`);
-          checkImage(run, sc.jobs.reduce((n, j) => n + j.ios.length, 0));
-          // Closing writes the host page cache back: the file itself holds the model.
-          run.m.host.drives.get('d0')!.graph.close();
-          const onDisk = fs.readFileSync(file);
-          expect(onDisk.length).toBe(DISK);
-          const d = firstDiff(onDisk, run.model);
-          expect(d, d < 0 ? '' : `file byte ${d} is ${onDisk[d]}, the model has ${run.model[d]}`).toBe(-1);
-        } finally {
-          fs.rmSync(file, { force: true });
-        }
+        checkRawFileScenario(sc, cache);
       }),
       { numRuns: RUNS },
     );

@@ -19,6 +19,7 @@
  */
 import type { Timer } from '../../sim/simulator.js';
 import type { BlockDevice } from '../blockdev/block-device.js';
+import { diskName } from '../blockdev/disk-name.js';
 import type { GuestKernel } from '../kernel/kernel.js';
 import { Task } from '../kernel/task.js';
 import type { ScsiDevice } from '../scsi/device.js';
@@ -50,13 +51,7 @@ export const CHECKER_TIMEOUT_NS = 30e9;
 
 /** mpatha … mpathz, mpathaa … (user_friendly_names' alias_prefix "mpath"). */
 export function mpathAlias(index: number): string {
-  let s = '';
-  let i = index;
-  do {
-    s = String.fromCharCode(97 + (i % 26)) + s;
-    i = Math.floor(i / 26) - 1;
-  } while (i >= 0);
-  return 'mpath' + s;
+  return diskName('mpath', index);
 }
 
 interface Candidate {

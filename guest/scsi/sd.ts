@@ -12,6 +12,7 @@
  */
 import { BlkMq } from '../blockdev/blk-mq.js';
 import { BlockDevice } from '../blockdev/block-device.js';
+import { diskName } from '../blockdev/disk-name.js';
 import type { SchedulerName } from '../blockdev/elevator.js';
 import type { GuestKernel } from '../kernel/kernel.js';
 import type { ScsiDevice } from './device.js';
@@ -26,13 +27,7 @@ export const SD_TYPES: readonly number[] = [0x00, 0x07, 0x0e];
 
 /** sd_format_disk_name("sd", index): sda … sdz, sdaa … sdzz, sdaaa. */
 export function sdName(index: number): string {
-  let s = '';
-  let i = index;
-  do {
-    s = String.fromCharCode(97 + (i % 26)) + s;
-    i = Math.floor(i / 26) - 1;
-  } while (i >= 0);
-  return 'sd' + s;
+  return diskName('sd', index);
 }
 
 export interface SdDiskHandle {

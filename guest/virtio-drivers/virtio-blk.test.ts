@@ -4,7 +4,6 @@
  * queues, queue depth, interrupt mode), Linux's naming and status mapping, and requests
  * that travel the whole path (GET_ID, writes read back, a full ring).
  */
-import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, hasFeature } from '../../hw/virtio/constants.js';
@@ -37,22 +36,9 @@ function submitAndWait(m: Machine, ios: BlkIo[], cpu = 0): { status: BlkStatus; 
   return done;
 }
 
-describe('virtblkName (Linux virtblk_name_format, base-26 without a zero digit)', () => {
-  it('names vda … vdz, vdaa … vdzz, vdaaa', () => {
-    expect([0, 1, 25, 26, 27, 51, 52, 701, 702, 18277, 18278].map(virtblkName)).toEqual([
-      'vda', 'vdb', 'vdz', 'vdaa', 'vdab', 'vdaz', 'vdba', 'vdzz', 'vdaaa', 'vdzzz', 'vdaaaa',
-    ]);
-  });
-
-  it('is a bijection onto vd[a-z]+ (property)', () => {
-    const decode = (name: string): number => [...name.slice(2)].reduce((n, ch) => n * 26 + (ch.charCodeAt(0) - 96), 0) - 1;
-    fc.assert(
-      fc.property(fc.nat({ max: 1_000_000 }), (i) => {
-        const n = virtblkName(i);
-        expect(n).toMatch(/^vd[a-z]+$/);
-        expect(decode(n)).toBe(i);
-      }),
-    );
+describe('virtblkName (virtblk_name_format; the scheme itself is tested in blockdev/disk-name)', () => {
+  it('names vda … vdz, vdaa …', () => {
+    expect([0, 25, 26, 702].map(virtblkName)).toEqual(['vda', 'vdz', 'vdaa', 'vdaaa']);
   });
 });
 

@@ -10,6 +10,7 @@ import * as B from '../../hw/virtio/blk.js';
 import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VIRTIO_MSI_NO_VECTOR, featureBits, hasFeature, type Features } from '../../hw/virtio/constants.js';
 import { BlkMq } from '../blockdev/blk-mq.js';
 import type { BlkMqOps, BlkRequest, BlkStatus } from '../blockdev/request.js';
+import { diskName } from '../blockdev/disk-name.js';
 import type { GuestKernel } from '../kernel/kernel.js';
 import { DriverVirtqueue } from './virtqueue.js';
 import type { VirtioPciTransport, VirtioProbeError } from './virtio-pci.js';
@@ -46,13 +47,7 @@ export function virtblkResult(status: number): BlkStatus {
 
 /** virtblk_name_format("vd", index): vda … vdz, vdaa … */
 export function virtblkName(index: number): string {
-  let s = '';
-  let i = index;
-  do {
-    s = String.fromCharCode(97 + (i % 26)) + s;
-    i = Math.floor(i / 26) - 1;
-  } while (i >= 0);
-  return 'vd' + s;
+  return diskName('vd', index);
 }
 
 export interface DiskInfo {

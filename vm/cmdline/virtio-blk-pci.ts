@@ -7,9 +7,10 @@
  * `queue-size`, `event_idx`, `logical_block_size`, …) are not declared here: they come, with
  * their names, defaults and help, from the device model's `VIRTIO_BLK_PROPS`
  * (host/devices/virtio-blk/props.ts), each parsed by the codec for its type. What is
- * declared here belongs to the PCI proxy and the front end: `drive`, `ioeventfd`,
- * `vectors`, `iothread`, `disable-legacy`, `modern-pio-notify`, `addr` (`id` and `bus` are
- * every device's, see device-option.ts). Their defaults, QEMU ≥ 5.2 on a current machine:
+ * declared here is the front end's `drive`; the PCI proxy's `ioeventfd`, `vectors`,
+ * `iothread`, `disable-legacy`, `modern-pio-notify`, `addr` come from virtio-pci-proxy.ts
+ * (`id` and `bus` are every device's, see device-option.ts). Their defaults, QEMU ≥ 5.2 on
+ * a current machine:
  * - `vectors`: num-queues + 1 (virtio-blk-pci's rule when `vectors` is unset: one MSI-X
  *   vector per queue and one for configuration changes), with `num-queues=auto` counted
  *   as one queue per vCPU, as virtio_blk_pci_realize() resolves it.
@@ -27,7 +28,7 @@ import {
 import type { VirtioBlkPciSpec } from '../spec.js';
 import type { CmdlineError } from './errors.js';
 import type { OptPair } from './opts.js';
-import { boolProp, disableLegacyProp, driveProp, iothreadProp, MIN_BLOCK_SIZE, MODEL_PROP_CODECS, pciAddrProp, uintProp } from './prop-types.js';
+import { driveProp, MIN_BLOCK_SIZE, MODEL_PROP_CODECS } from './prop-types.js';
 import {
   applyProps,
   declsFromModel,
@@ -39,13 +40,12 @@ import {
   type DefaultContext,
   type PropEnv,
 } from './props.js';
+import { flatFromSpec, specFromFlat, virtioPciProxyCheck, virtioPciProxyProps } from './virtio-pci-proxy.js';
 
 export const VIRTIO_BLK_PCI = 'virtio-blk-pci';
 
 /** VIRTIO_QUEUE_MAX (include/hw/virtio/virtio.h): queues per device and the largest queue. */
 export const VIRTIO_QUEUE_MAX = 1024;
-/** The most MSI-X vectors a PCI function can have (PCI_MSIX_FLAGS_QSIZE + 1). */
-export const PCI_MSIX_MAX_VECTORS = 2048;
 
 /** What the PCI proxy and the front end hold, beside the device's properties. */
 type Transport = Omit<VirtioBlkPciSpec, 'driver' | 'id' | 'props'>;
@@ -53,7 +53,6 @@ type Transport = Omit<VirtioBlkPciSpec, 'driver' | 'id' | 'props'>;
 type Flat = Transport & VirtioBlkProps;
 
 const p = prop<Flat>();
-const value = <T>(v: T) => ({ kind: 'value', value: v }) as const;
 const none = { kind: 'none' } as const;
 
 /** The device's properties, derived from the model's table. */
@@ -67,38 +66,15 @@ const DEVICE_PROPS = declsFromModel<VirtioBlkProps, VirtioBlkPropType>(VIRTIO_BL
 export const VIRTIO_BLK_PCI_PROPS: readonly AnyPropDecl<Flat>[] = [
   p({ name: 'drive', field: 'drive', type: driveProp, default: none, help: 'Node name or ID of a block device to use as a backend' }),
   ...DEVICE_PROPS,
-  p({ name: 'ioeventfd', field: 'ioeventfd', type: boolProp, default: value(true), help: 'notifies signal an eventfd inside KVM instead of exiting to QEMU' }),
-  p({
-    name: 'vectors',
-    field: 'vectors',
-    type: uintProp(32),
-    default: { kind: 'computed', describe: 'num-queues + 1', compute: (ctx, s) => resolveNumQueues(s['num-queues'] ?? 'auto', ctx.cpus) + 1 },
+  ...virtioPciProxyProps<Flat>({
+    describe: 'num-queues + 1',
+    compute: (ctx, s) => resolveNumQueues(s['num-queues'] ?? 'auto', ctx.cpus) + 1,
     help: 'MSI-X vectors: one per queue and one for config; 0 means INTx',
   }),
-  p({ name: 'iothread', field: 'iothread', type: iothreadProp, default: none, help: 'IOThread that runs the virtqueues (unset: the main loop)' }),
-  p({
-    name: 'disable-legacy',
-    field: 'disableLegacy',
-    type: disableLegacyProp,
-    default: { kind: 'computed', describe: 'auto', compute: () => true },
-    help: 'no legacy (virtio 0.9) interface; iopath models modern virtio-pci only',
-  }),
-  p({ name: 'modern-pio-notify', field: 'modernPioNotify', type: boolProp, default: value(false), help: 'notify by an I/O port write instead of MMIO' }),
-  p({ name: 'addr', field: 'addr', type: pciAddrProp, default: none, help: 'Slot and optional function number, example: 06.0 or 06' }),
 ];
 
 /** Split the table's flat record into the spec: the device's properties under `props`. */
-function toSpec(flat: Partial<Flat>, id: string | undefined): VirtioBlkPciSpec {
-  const props: Record<string, unknown> = {};
-  const transport: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(flat)) (Object.hasOwn(VIRTIO_BLK_PROPS, k) ? props : transport)[k] = v;
-  return { driver: VIRTIO_BLK_PCI, ...(id !== undefined ? { id } : {}), ...transport, props } as unknown as VirtioBlkPciSpec;
-}
-
-function toFlat(s: VirtioBlkPciSpec): Flat {
-  const { driver: _driver, id: _id, props, ...transport } = s;
-  return { ...transport, ...props };
-}
+const toSpec = (flat: Partial<Flat>, id: string | undefined): VirtioBlkPciSpec => specFromFlat<VirtioBlkPciSpec>(VIRTIO_BLK_PCI, VIRTIO_BLK_PROPS, flat, id);
 
 /** The property list `-device virtio-blk-pci,help` prints. */
 export function virtioBlkPciHelp(): string {
@@ -144,14 +120,10 @@ function realizeCheck(s: VirtioBlkPciSpec, loc: string, env: PropEnv, ctx: Defau
   // The backend's size only shapes the guessed geometry, which no check reads.
   const device = realizeVirtioBlkProps(p, 0, ctx.cpus);
   if (E.isLeft(device)) return { _tag: 'DeviceRealize', loc, message: propErrorMessage(device.left) };
-  if (s.vectors > PCI_MSIX_MAX_VECTORS) {
-    return { _tag: 'PropertyValueOutOfRange', loc, type: VIRTIO_BLK_PCI, prop: 'vectors', value: s.vectors, min: 0, max: PCI_MSIX_MAX_VECTORS };
-  }
-  if (s.iothread !== undefined && !s.ioeventfd) return { _tag: 'IothreadNeedsIoeventfd', loc };
-  return undefined;
+  return virtioPciProxyCheck(VIRTIO_BLK_PCI, s, loc);
 }
 
 /** The properties after `virtio-blk-pci,id=…`: the drive, then whatever is not default. */
 export function formatVirtioBlkPci(s: VirtioBlkPciSpec, ctx: DefaultContext): string[] {
-  return formatProps(VIRTIO_BLK_PCI_PROPS, toFlat(s), ctx);
+  return formatProps(VIRTIO_BLK_PCI_PROPS, flatFromSpec<Flat>(s), ctx);
 }

@@ -9,6 +9,7 @@
  * (blkconf_blocksizes, blkconf_geometry) with QEMU's messages. Both return errors as values.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { checkBlockSize as checkBlockSizeConf, checkBlockSizes, checkGeometry } from '../block-conf.js';
 
 export type ScsiDiskKind = 'scsi-hd' | 'scsi-cd';
 /** BlockdevOnError; 'auto' keeps the drive's own setting (QEMU: rerror report, werror enospc). */
@@ -198,11 +199,10 @@ export interface ScsiDiskConf extends ScsiDiskProps {
 
 const invalid = (name: string, message: string): E.Either<ScsiDiskPropError, never> => E.left({ _tag: 'InvalidProperty', name, message });
 
-/** set_blocksize(): 0 (unset) or a power of two in [512, 2 MiB]. */
+/** set_blocksize() for scsi-hd/scsi-cd's properties (block-conf.ts). */
 function checkBlockSize(kind: ScsiDiskKind, name: string, n: number): E.Either<ScsiDiskPropError, number> {
-  if (n !== 0 && (n < 512 || n > 2 * 1024 * 1024)) return invalid(name, `Property ${kind}.${name} doesn't take value ${n} (minimum: 512, maximum: 2 MiB)`);
-  if ((n & (n - 1)) !== 0) return invalid(name, `Property ${kind}.${name} doesn't take value '${n}', it's not a power of 2`);
-  return E.right(n);
+  const issue = checkBlockSizeConf(kind, name, n);
+  return issue ? invalid(issue.name, issue.message) : E.right(n);
 }
 
 /**
@@ -218,13 +218,8 @@ export function realizeScsiDiskProps(kind: ScsiDiskKind, p: ScsiDiskProps, backe
   }
   const lbs = p.logical_block_size || 512;
   const pbs = p.physical_block_size || 512;
-  if (lbs > pbs) return invalid('logical_block_size', 'logical_block_size > physical_block_size not supported');
-  if (p.min_io_size % lbs !== 0) return invalid('min_io_size', 'min_io_size must be a multiple of logical_block_size');
-  if (p.min_io_size / lbs > 0xffff) return invalid('min_io_size', `min_io_size must not exceed ${0xffff} logical blocks`);
-  if (p.opt_io_size % lbs !== 0) return invalid('opt_io_size', 'opt_io_size must be a multiple of logical_block_size');
-  if (p.discard_granularity !== -1 && p.discard_granularity % lbs !== 0) {
-    return invalid('discard_granularity', 'discard_granularity must be a multiple of logical_block_size');
-  }
+  const sizes = checkBlockSizes({ logical: lbs, physical: pbs, min_io_size: p.min_io_size, opt_io_size: p.opt_io_size, discard_granularity: p.discard_granularity });
+  if (sizes) return invalid(sizes.name, sizes.message);
   let { cyls, heads, secs } = p;
   if (kind === 'scsi-hd') {
     if (!cyls && !heads && !secs) {
@@ -233,9 +228,8 @@ export function realizeScsiDiskProps(kind: ScsiDiskKind, p: ScsiDiskProps, backe
       heads = 16;
       secs = 63;
     }
-    if (cyls < 1 || cyls > 65535) return invalid('cyls', 'cyls must be between 1 and 65535');
-    if (heads < 1 || heads > 255) return invalid('heads', 'heads must be between 1 and 255');
-    if (secs < 1 || secs > 255) return invalid('secs', 'secs must be between 1 and 255');
+    const chs = checkGeometry(cyls, heads, secs);
+    if (chs) return invalid(chs.name, chs.message);
   }
   const blocksize = kind === 'scsi-hd' ? lbs : p.physical_block_size || 2048;
   const discard = p.discard_granularity === -1 ? Math.max(lbs, DEFAULT_DISCARD_GRANULARITY) : p.discard_granularity;

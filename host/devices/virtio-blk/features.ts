@@ -20,15 +20,11 @@ import {
   VIRTIO_BLK_F_WRITE_ZEROES,
 } from '../../../hw/virtio/blk.js';
 import {
-  VIRTIO_F_ANY_LAYOUT,
-  VIRTIO_F_EVENT_IDX,
-  VIRTIO_F_INDIRECT_DESC,
-  VIRTIO_F_NOTIFY_ON_EMPTY,
-  VIRTIO_F_VERSION_1,
   featureBits,
   hasFeature,
   type Features,
 } from '../../../hw/virtio/constants.js';
+import { commonFeatureBits } from '../virtio/common-features.js';
 import type { VirtioBlkConf } from './props.js';
 
 /** What the backend tells the device about itself. */
@@ -39,11 +35,7 @@ export interface BackendTraits {
 
 /** The offered feature bits. VERSION_1 is included; a legacy-only transport clears it. */
 export function virtioBlkHostFeatures(conf: VirtioBlkConf, backend: BackendTraits): Features {
-  const bits: number[] = [VIRTIO_F_VERSION_1, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_GEOMETRY, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_BLK_SIZE];
-  if (conf.event_idx) bits.push(VIRTIO_F_EVENT_IDX);
-  if (conf.indirect_desc) bits.push(VIRTIO_F_INDIRECT_DESC);
-  if (conf.notify_on_empty) bits.push(VIRTIO_F_NOTIFY_ON_EMPTY);
-  if (conf.any_layout) bits.push(VIRTIO_F_ANY_LAYOUT);
+  const bits = [...commonFeatureBits(conf), VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_GEOMETRY, VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_BLK_SIZE];
   if (conf['config-wce']) bits.push(VIRTIO_BLK_F_CONFIG_WCE);
   if (conf.discard) bits.push(VIRTIO_BLK_F_DISCARD);
   if (conf['write-zeroes']) bits.push(VIRTIO_BLK_F_WRITE_ZEROES);

@@ -13,6 +13,7 @@
  * and blkconf_* with QEMU's messages. Both return errors as values (tier 2).
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { checkBlockSize as checkBlockSizeConf, checkBlockSizes, checkGeometry, MIN_BLOCK_SIZE } from '../block-conf.js';
 
 /** BDRV_REQUEST_MAX_SECTORS = MIN(SIZE_MAX, INT_MAX) >> BDRV_SECTOR_BITS. */
 export const BDRV_REQUEST_MAX_SECTORS = 4194303;
@@ -20,8 +21,6 @@ export const BDRV_REQUEST_MAX_SECTORS = 4194303;
 export const QEMU_VIRTQUEUE_MAX_SIZE = 1024;
 /** VIRTIO_QUEUE_MAX: queues per device in QEMU. */
 export const QEMU_VIRTIO_QUEUE_MAX = 1024;
-const MIN_BLOCK_SIZE = 512;
-const MAX_BLOCK_SIZE = 2 * 1024 * 1024;
 
 export interface VirtioBlkProps {
   'num-queues': number | 'auto';
@@ -159,13 +158,10 @@ function parseValue(name: string, decl: PropDecl<unknown>, v: unknown): E.Either
   }
 }
 
-/** set_blocksize(): 0 (unset) or a power of 2 in [512, 2 MiB]. */
+/** set_blocksize() for virtio-blk's properties (block-conf.ts). */
 function checkBlockSize(name: string, n: number): E.Either<VirtioBlkPropError, number> {
-  if (n !== 0 && (!Number.isSafeInteger(n) || n < MIN_BLOCK_SIZE || n > MAX_BLOCK_SIZE)) {
-    return invalid(name, `Property virtio-blk.${name} doesn't take value ${n} (minimum: 512, maximum: 2 MiB)`);
-  }
-  if ((n & (n - 1)) !== 0) return invalid(name, `Property virtio-blk.${name} doesn't take value '${n}', it's not a power of 2`);
-  return E.right(n);
+  const issue = checkBlockSizeConf('virtio-blk', name, n);
+  return issue ? invalid(issue.name, issue.message) : E.right(n);
 }
 
 const invalid = (name: string, message: string): E.Either<VirtioBlkPropError, never> => E.left({ _tag: 'InvalidProperty', name, message });
@@ -223,19 +219,13 @@ export function realizeVirtioBlkProps(p: VirtioBlkProps, backendBytes: number, a
   // logical_block_size=4096 alone is refused, as QEMU refuses it.
   const lbs = p.logical_block_size || MIN_BLOCK_SIZE;
   const pbs = p.physical_block_size || MIN_BLOCK_SIZE;
-  if (lbs > pbs) return invalid('logical_block_size', 'logical_block_size > physical_block_size not supported');
-  if (p.min_io_size % lbs !== 0) return invalid('min_io_size', 'min_io_size must be a multiple of logical_block_size');
-  if (p.min_io_size / lbs > 0xffff) return invalid('min_io_size', `min_io_size must not exceed ${0xffff} logical blocks`);
-  if (p.opt_io_size % lbs !== 0) return invalid('opt_io_size', 'opt_io_size must be a multiple of logical_block_size');
-  if (p.discard_granularity !== -1 && p.discard_granularity % lbs !== 0) {
-    return invalid('discard_granularity', 'discard_granularity must be a multiple of logical_block_size');
-  }
+  const sizes = checkBlockSizes({ logical: lbs, physical: pbs, min_io_size: p.min_io_size, opt_io_size: p.opt_io_size, discard_granularity: p.discard_granularity });
+  if (sizes) return invalid(sizes.name, sizes.message);
   let { cyls, heads, secs } = p;
   if (!cyls && !heads && !secs) ({ cyls, heads, secs } = guessGeometry(Math.floor(backendBytes / 512)));
   else {
-    if (cyls < 1 || cyls > 65535) return invalid('cyls', 'cyls must be between 1 and 65535');
-    if (heads < 1 || heads > 255) return invalid('heads', 'heads must be between 1 and 255');
-    if (secs < 1 || secs > 255) return invalid('secs', 'secs must be between 1 and 255');
+    const chs = checkGeometry(cyls, heads, secs);
+    if (chs) return invalid(chs.name, chs.message);
   }
   for (const [on, name] of [[p.discard, 'max-discard-sectors'], [p['write-zeroes'], 'max-write-zeroes-sectors']] as const) {
     const v = p[name];

@@ -8,23 +8,16 @@
 import { VIRTIO_SCSI_F_CHANGE, VIRTIO_SCSI_F_HOTPLUG } from '../../../hw/virtio/scsi.js';
 import {
   VIRTIO_F_ANY_LAYOUT,
-  VIRTIO_F_EVENT_IDX,
-  VIRTIO_F_INDIRECT_DESC,
-  VIRTIO_F_NOTIFY_ON_EMPTY,
-  VIRTIO_F_VERSION_1,
   featureBits,
   hasFeature,
   type Features,
 } from '../../../hw/virtio/constants.js';
+import { commonFeatureBits } from '../virtio/common-features.js';
 import type { VirtioScsiConf } from './props.js';
 
 /** The offered feature bits. VERSION_1 is included; the modern transport drops the legacy-only ones. */
 export function virtioScsiHostFeatures(conf: VirtioScsiConf): Features {
-  const bits: number[] = [VIRTIO_F_VERSION_1];
-  if (conf.event_idx) bits.push(VIRTIO_F_EVENT_IDX);
-  if (conf.indirect_desc) bits.push(VIRTIO_F_INDIRECT_DESC);
-  if (conf.notify_on_empty) bits.push(VIRTIO_F_NOTIFY_ON_EMPTY);
-  if (conf.any_layout) bits.push(VIRTIO_F_ANY_LAYOUT);
+  const bits = commonFeatureBits(conf);
   if (conf.hotplug) bits.push(VIRTIO_SCSI_F_HOTPLUG);
   if (conf.param_change) bits.push(VIRTIO_SCSI_F_CHANGE);
   return featureBits(...bits);
