@@ -74,7 +74,7 @@ export interface ImageCheckResult {
    * The check itself ended in an error (bdrv_check returned one): its strerror text.
    * qemu-img then prints no summary, only "Check failed: <failed>".
    */
-  readonly failed?: string;
+  failed?: string;
 }
 
 /** QEMUSnapshotInfo. */

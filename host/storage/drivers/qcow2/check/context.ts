@@ -9,21 +9,8 @@ import type { Qcow2State } from '../state.js';
 import type { QcowSnapshot } from '../snapshot/format.js';
 import type { Imrt } from './imrt.js';
 
-/** BdrvCheckResult's counters and BlockFragInfo. */
-export interface CheckCounts {
-  corruptions: number;
-  leaks: number;
-  checkErrors: number;
-  corruptionsFixed: number;
-  leaksFixed: number;
-  imageEndOffset: number;
-  allocatedClusters: number;
-  totalClusters: number;
-  fragmentedClusters: number;
-  compressedClusters: number;
-  /** The check stopped with this error (QEMU's negative return): its strerror text. */
-  failed?: string;
-}
+/** BdrvCheckResult's counters and BlockFragInfo: ImageCheckResult without its messages. */
+export type CheckCounts = Omit<ImageCheckResult, 'messages'>;
 
 /**
  * Messages QEMU prints with error_report rather than fprintf carry the program's name,
