@@ -13,8 +13,9 @@
  *   does), and that flush syncs the file: a cost raw never pays here, and part of what
  *   allocating costs.
  *
- * No measure flushes otherwise (a flush is an fdatasync of the host file, whose cost would
- * hide the drivers' own).
+ * No measure flushes otherwise (a flush writes the data back and fdatasyncs the host file;
+ * its cost is the host disk's and would hide the drivers' own). Images are flushed after
+ * they are filled, before any measurement.
  *
  * And, in a child process: resident memory after random writes across a large qcow2
  * image, which the L2 and refcount caches should bound whatever the image size.
@@ -100,6 +101,7 @@ function fill(bs: BlockDriverState): void {
     const err = bs.pwritev(off, chunk.subarray(0, Math.min(chunk.length, len - off)), {}, { ns: 0 });
     if (err) throw new Error(`bench: fill failed: ${err.message}`);
   }
+  bs.flush({ ns: 0 }); // written back before any measurement starts
 }
 
 export function benchFormats(writes: number, imageBytes = 256 << 20): FormatsResult {

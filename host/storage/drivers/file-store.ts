@@ -11,6 +11,11 @@
  * so zeroing it costs nothing (qcow2 zero-filling the rest of each newly allocated
  * cluster at the end of the image is the common case).
  *
+ * Growing the file is lazy: `truncate` to a larger size only records the new length
+ * (reads past the host file's end read zeroes, writes there extend it); the host file is
+ * resized on `sync` and `settle` (close). qcow2 grows its file by one cluster per
+ * allocation, and one ftruncate(2) each was a sixth of an allocating write.
+ *
  * Every method may throw a Node.js system error; the driver turns those into EIO/ENOSPC.
  */
 import * as fs from 'node:fs';
@@ -56,12 +61,15 @@ export class FileStore implements StableStore {
   /** Chunks below this may hold data the file had when opened. */
   private readonly openedChunks: number;
   private readonly written = new ChunkBitmap();
+  /** The host file's own size (≤ `length` while a growth is pending). */
+  private physical: number;
 
   constructor(
     private readonly fd: number,
     public length: number,
   ) {
     this.openedChunks = Math.ceil(length / CHUNK);
+    this.physical = length;
   }
 
   /** Whether chunk `idx` may hold non-zero bytes. */
@@ -92,6 +100,7 @@ export class FileStore implements StableStore {
     if (b === this.length) {
       fs.ftruncateSync(this.fd, a);
       fs.ftruncateSync(this.fd, this.length);
+      this.physical = this.length;
       this.written.clearFrom(first);
       return;
     }
@@ -122,16 +131,28 @@ export class FileStore implements StableStore {
   }
 
   truncate(size: number): void {
-    fs.ftruncateSync(this.fd, size);
-    if (size < this.length) this.written.clearFrom(Math.ceil(size / CHUNK));
+    if (size < this.length) {
+      fs.ftruncateSync(this.fd, size);
+      this.physical = size;
+      this.written.clearFrom(Math.ceil(size / CHUNK));
+    }
     this.length = size;
   }
 
   sync(): void {
+    this.settle();
     fs.fdatasyncSync(this.fd);
+  }
+
+  /** Give the host file its size now (a pending growth), e.g. before it is closed. */
+  settle(): void {
+    if (this.physical === this.length) return;
+    fs.ftruncateSync(this.fd, this.length);
+    this.physical = this.length;
   }
 
   private writeAt(pos: number, data: Uint8Array, bytes: number): void {
     for (let done = 0; done < bytes; ) done += fs.writeSync(this.fd, data, done, bytes - done, pos + done);
+    if (pos + bytes > this.physical) this.physical = pos + bytes;
   }
 }

@@ -206,6 +206,7 @@ export const fileDriver: BlockDriver<FileState, typeof OPTIONS> = {
   close(s) {
     try {
       s.cache.flush(false);
+      s.store.settle();
     } catch {
       // The host failed to take the last writes; like close(2)'s late errors, nobody is left to tell.
     }
