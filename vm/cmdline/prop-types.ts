@@ -11,6 +11,7 @@ import type { VirtioBlkPropType } from '../../host/devices/virtio-blk/index.js';
 import type { CmdlineError } from './errors.js';
 import { formatBool, parseBool, parseQemuSize, parseUint } from './opts.js';
 import type { PropSite, PropType } from './props.js';
+import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../host/devices/block-conf.js';
 
 export const boolProp: PropType<boolean> = {
   name: 'bool',
@@ -46,9 +47,8 @@ export const strProp: PropType<string> = {
   format: (s) => s,
 };
 
-/** QEMU's MIN_BLOCK_SIZE and MAX_BLOCK_SIZE (include/hw/block/block.h, QEMU ≥ 5.1). */
-export const MIN_BLOCK_SIZE = 512;
-export const MAX_BLOCK_SIZE = 2 * 1024 * 1024;
+/** QEMU's MIN_BLOCK_SIZE and MAX_BLOCK_SIZE (include/hw/block/block.h, QEMU ≥ 5.1), declared once with the devices' checks. */
+export { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE };
 
 /**
  * A logical or physical block size: a size (`4k` allowed), a power of 2 in 512..2 MiB, or
