@@ -32,10 +32,8 @@ export interface ThroughputResult {
  * offsets, in the same order, as the job's writes (its own offset stream, computed
  * beforehand), into a buffer the size of the job's region that is already paged in.
  */
-function copyRate(job: FioJob, deviceBytes: number, seed: number): { wall: number; cpu: number } {
+function copyRate(job: FioJob, deviceBytes: number, offsets: readonly number[]): { wall: number; cpu: number } {
   const { bs } = job;
-  const offsets: number[] = [];
-  for (const io of ioStream(job, { deviceBytes, rng: new Rng(seed) })) offsets.push(io.offset);
   const src = new Uint8Array(bs).map((_, i) => i & 0xff);
   const dst = new Uint8Array(jobExtent(job, deviceBytes).blocks * bs).fill(1);
   let sink = 0;
@@ -84,8 +82,9 @@ export function benchThroughput(ios: number): ThroughputResult {
   const simIosPerSec = (r.right.metrics.ios * 1000) / wallMs;
   // The job's own offset stream: run-jobs seeds job 0 of a seed-1 machine with 1_000_003.
   const deviceBytes = m.right.guest.disks[0].disk.capacitySectors * 512;
-  copyRate(job, deviceBytes, 1_000_003);
-  const copies = copyRate(job, deviceBytes, 1_000_003);
+  const offsets = Array.from(ioStream(job, { deviceBytes, rng: new Rng(1_000_003) }), (io) => io.offset);
+  copyRate(job, deviceBytes, offsets); // warm up
+  const copies = copyRate(job, deviceBytes, offsets);
   const copiesPerSec = copies.wall;
   hotCopyRate(4096, 200_000);
   const hotCopiesPerSec = hotCopyRate(4096, Math.max(200_000, ios));

@@ -160,28 +160,52 @@ function plugPci(env: BuildEnv, name: string, model: VirtioDeviceModel, dev: Pci
   return E.isLeft(t) ? E.left({ _tag: 'Device', dev: name, message: virtioPciErrorMessage(t.left) }) : t;
 }
 
+/**
+ * Realize a virtio device model and plug it in a PCI slot. `make` gets the device's
+ * virtio_error hook, which reaches the transport once it exists (the model is made
+ * first, as QEMU realizes the device before the proxy); `propError` renders its errors.
+ */
+function realizeVirtioPci<M extends VirtioDeviceModel, Err>(
+  env: BuildEnv,
+  name: string,
+  dev: PciDeviceSpec,
+  make: (onError: (message: string) => void) => E.Either<Err, M>,
+  propError: (e: Err) => string,
+): E.Either<VmError, { model: M; transport: VirtioPciTransport }> {
+  let transport: VirtioPciTransport | undefined;
+  const model = make((message) => transport?.deviceError(transport.queues[0], message));
+  if (E.isLeft(model)) return E.left({ _tag: 'Device', dev: name, message: propError(model.left) });
+  const t = plugPci(env, name, model.right, dev);
+  if (E.isLeft(t)) return t;
+  transport = t.right;
+  return E.right({ model: model.right, transport });
+}
+
 function buildVirtioBlkPci(env: BuildEnv, dev: VirtioBlkPciSpec, name: string): E.Either<VmError, HostDevice> {
   const drive = env.host.drives.get(dev.drive);
   if (!drive) return E.left({ _tag: 'NoSuchDrive', dev: name, drive: dev.drive });
   const context = contextOf(env, name, dev.iothread);
   if (E.isLeft(context)) return context;
-  let transport: VirtioPciTransport | undefined;
-  const model = createVirtioBlk({
-    sim: env.sim,
-    trace: env.trace,
-    costs: env.costs,
-    context: context.right,
-    backend: drive.blk,
-    devName: name,
-    autoNumQueues: env.spec.smp.cpus,
-    props: dev.props,
-    onError: (message) => transport?.deviceError(transport.queues[0], message),
-  });
-  if (E.isLeft(model)) return E.left({ _tag: 'Device', dev: name, message: propErrorMessage(model.left) });
-  const t = plugPci(env, name, model.right, dev);
-  if (E.isLeft(t)) return t;
-  transport = t.right;
-  const d: HostDevice = { spec: dev, name, model: model.right, transport };
+  const r = realizeVirtioPci(
+    env,
+    name,
+    dev,
+    (onError) =>
+      createVirtioBlk({
+        sim: env.sim,
+        trace: env.trace,
+        costs: env.costs,
+        context: context.right,
+        backend: drive.blk,
+        devName: name,
+        autoNumQueues: env.spec.smp.cpus,
+        props: dev.props,
+        onError,
+      }),
+    propErrorMessage,
+  );
+  if (E.isLeft(r)) return r;
+  const d: HostDevice = { spec: dev, name, model: r.right.model, transport: r.right.transport };
   env.host.devices.push(d);
   return E.right(d);
 }
@@ -189,22 +213,25 @@ function buildVirtioBlkPci(env: BuildEnv, dev: VirtioBlkPciSpec, name: string): 
 function buildVirtioScsiPci(env: BuildEnv, dev: VirtioScsiPciSpec, name: string, busName: string): E.Either<VmError, HostScsiHba> {
   const context = contextOf(env, name, dev.iothread);
   if (E.isLeft(context)) return context;
-  let transport: VirtioPciTransport | undefined;
-  const model = createVirtioScsi({
-    sim: env.sim,
-    trace: env.trace,
-    costs: env.costs,
-    context: context.right,
-    devName: name,
-    cpus: env.spec.smp.cpus,
-    props: dev.props,
-    onError: (message) => transport?.deviceError(transport.queues[0], message),
-  });
-  if (E.isLeft(model)) return E.left({ _tag: 'Device', dev: name, message: virtioScsiPropErrorMessage(model.left) });
-  const t = plugPci(env, name, model.right, dev);
-  if (E.isLeft(t)) return t;
-  transport = t.right;
-  const hba: HostScsiHba = { spec: dev, name, busName, model: model.right, transport, disks: [] };
+  const r = realizeVirtioPci(
+    env,
+    name,
+    dev,
+    (onError) =>
+      createVirtioScsi({
+        sim: env.sim,
+        trace: env.trace,
+        costs: env.costs,
+        context: context.right,
+        devName: name,
+        cpus: env.spec.smp.cpus,
+        props: dev.props,
+        onError,
+      }),
+    virtioScsiPropErrorMessage,
+  );
+  if (E.isLeft(r)) return r;
+  const hba: HostScsiHba = { spec: dev, name, busName, model: r.right.model, transport: r.right.transport, disks: [] };
   env.host.scsiHbas.push(hba);
   return E.right(hba);
 }

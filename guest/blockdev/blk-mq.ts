@@ -88,16 +88,19 @@ export class BlkMq {
    */
   issue(hwq: number, rqs: readonly BlkRequest[]): void {
     const q = this.hwqs[hwq];
-    for (const rq of rqs) {
-      if (this.trace.active) this.trace.emit({ kind: 'io-submit', t: this.sim.now, dev: this.opts.name, tag: rq.id, op: rq.op, sector: rq.sector, sectors: rq.sectors });
-      const tag = q.freeTags.pop();
-      if (tag === undefined) q.waiting.push(rq);
-      else {
-        rq.tag = tag;
-        q.dispatch.push(rq);
-      }
-    }
+    for (const rq of rqs) this.enqueue(q, rq);
     this.run(hwq);
+  }
+
+  /** The request enters its hardware queue: traced, then a tag (dispatch list) or the wait for one. */
+  private enqueue(q: HwQueue, rq: BlkRequest): void {
+    if (this.trace.active) this.trace.emit({ kind: 'io-submit', t: this.sim.now, dev: this.opts.name, tag: rq.id, op: rq.op, sector: rq.sector, sectors: rq.sectors });
+    const tag = q.freeTags.pop();
+    if (tag === undefined) q.waiting.push(rq);
+    else {
+      rq.tag = tag;
+      q.dispatch.push(rq);
+    }
   }
 
   /**
@@ -123,13 +126,7 @@ export class BlkMq {
         resultLen: 0,
         done,
       };
-      if (this.trace.active) this.trace.emit({ kind: 'io-submit', t: this.sim.now, dev: this.opts.name, tag: rq.id, op: io.op, sector: io.sector, sectors: io.sectors });
-      const tag = q.freeTags.pop();
-      if (tag === undefined) q.waiting.push(rq);
-      else {
-        rq.tag = tag;
-        q.dispatch.push(rq);
-      }
+      this.enqueue(q, rq);
     }
     this.run(hwq);
   }
