@@ -1,18 +1,21 @@
 /**
  * Compressed clusters (block/qcow2-threads.c): raw deflate with a 4 KiB window (zlib's
- * windowBits -12) or a zstd frame. Decompression must produce exactly one cluster;
+ * windowBits -12) or a Zstandard frame. Decompression must produce exactly one cluster;
  * bytes after the compressed stream (the rest of its last sector) are ignored.
  *
- * zlib is Node's; zstd decompression is `fzstd`. No well-kept pure-JavaScript zstd
- * compressor exists, so writing compressed clusters to a zstd image is refused.
+ * zlib is Node's; zstd is ./zstd/codec.ts (the reference library in WebAssembly, each
+ * frame checked before it is decoded).
  */
 import * as zlib from 'node:zlib';
-import { Decompress as ZstdStream } from 'fzstd';
+import * as E from 'fp-ts/lib/Either.js';
 import { COMPRESSION_ZSTD } from './format/header.js';
+import { zstdCompress, zstdDecompressExact } from './zstd/codec.js';
 
 /** qcow2_co_decompress: one cluster from `input`, or undefined when it does not decode to one. */
 export function decompressCluster(type: number, input: Uint8Array, clusterSize: number): Uint8Array | undefined {
-  return type === COMPRESSION_ZSTD ? zstdDecompress(input, clusterSize) : zlibDecompress(input, clusterSize);
+  if (type !== COMPRESSION_ZSTD) return zlibDecompress(input, clusterSize);
+  const out = zstdDecompressExact(input, clusterSize);
+  return E.isRight(out) ? out.right : undefined;
 }
 
 function zlibDecompress(input: Uint8Array, clusterSize: number): Uint8Array | undefined {
@@ -24,29 +27,13 @@ function zlibDecompress(input: Uint8Array, clusterSize: number): Uint8Array | un
   }
 }
 
-function zstdDecompress(input: Uint8Array, clusterSize: number): Uint8Array | undefined {
-  // As QEMU's loop: decode until the cluster is full; what follows (another cluster's frame) is not ours.
-  const out = new Uint8Array(clusterSize);
-  let got = 0;
-  const stream = new ZstdStream((chunk) => {
-    const n = Math.min(chunk.length, clusterSize - got);
-    out.set(chunk.subarray(0, n), got);
-    got += n;
-  });
-  try {
-    for (let p = 0; p < input.length && got < clusterSize; p += 512) stream.push(input.subarray(p, Math.min(p + 512, input.length)));
-  } catch {
-    // Junk after a complete cluster is fine; a frame that ends short is not (checked below).
-  }
-  return got === clusterSize ? out : undefined;
-}
-
 /**
- * qcow2_co_compress: the cluster deflated, or undefined when it would not be smaller than
- * `maxBytes` (the caller then writes it uncompressed).
+ * qcow2_co_compress: the cluster compressed, or Right(undefined) when that would not fit
+ * in `maxBytes` (QEMU's -ENOMEM: the caller then writes it uncompressed). Left when the
+ * compressor fails otherwise.
  */
-export function compressCluster(type: number, data: Uint8Array, maxBytes: number): Uint8Array | undefined | 'unsupported' {
-  if (type === COMPRESSION_ZSTD) return 'unsupported';
+export function compressCluster(type: number, data: Uint8Array, maxBytes: number): E.Either<string, Uint8Array | undefined> {
+  if (type === COMPRESSION_ZSTD) return E.map((out: Uint8Array) => (out.length <= maxBytes ? out : undefined))(zstdCompress(data));
   const out = zlib.deflateRawSync(data, { level: zlib.constants.Z_DEFAULT_COMPRESSION, windowBits: 12, memLevel: 9 });
-  return out.length <= maxBytes ? new Uint8Array(out.buffer, out.byteOffset, out.length) : undefined;
+  return E.right(out.length <= maxBytes ? new Uint8Array(out.buffer, out.byteOffset, out.length) : undefined);
 }

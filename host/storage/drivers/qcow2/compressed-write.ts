@@ -1,10 +1,12 @@
 /**
  * Writing compressed clusters (block/qcow2.c qcow2_co_pwritev_compressed_part and _task,
  * block/qcow2-cluster.c qcow2_alloc_compressed_cluster_offset): each whole cluster is
- * deflated and, when that makes it smaller than a cluster, packed into shared clusters
- * at byte granularity with a compressed L2 descriptor; otherwise it is written normally.
+ * compressed (deflate or zstd, as the header's compression_type says) and, when that makes
+ * it smaller than a cluster, packed into shared clusters at byte granularity with a
+ * compressed L2 descriptor; otherwise it is written normally.
  * A compressed cluster never overwrites an allocated one.
  */
+import * as E from 'fp-ts/lib/Either.js';
 import type { BlockIoError } from '../../block-backend-api.js';
 import type { IoAcct } from '../../driver.js';
 import { ioError } from '../../errors.js';
@@ -42,8 +44,10 @@ function writeOne(s: Qcow2State, offset: number, data: Uint8Array, acct: IoAcct)
     cluster = new Uint8Array(s.clusterSize);
     cluster.set(data);
   }
-  const out = compressCluster(s.compressionType, cluster, s.clusterSize - 1);
-  if (out === 'unsupported') return ioError('ENOTSUP', `${s.nodeName}: iopath cannot write zstd-compressed clusters (no zstd compressor is available)`);
+  const packed = compressCluster(s.compressionType, cluster, s.clusterSize - 1);
+  // A compressor failure other than "does not fit" is QEMU's -EINVAL.
+  if (E.isLeft(packed)) return ioError('EINVAL', `${s.nodeName}: ${packed.left}`);
+  const out = packed.right;
   if (out === undefined) return qcow2Write(s, offset, data, acct);
   const host = allocCompressed(s, offset, out.length, acct);
   if (isIoError(host)) return host;

@@ -211,7 +211,8 @@ const lastNonZero = (t: readonly number[]): number => {
 /**
  * update_refcount: add `addend` to (or subtract it from) the refcount of every cluster
  * that [offset, offset + length) touches. A cluster whose refcount drops to 0 leaves the
- * caches and, if `type` passes discards, is discarded in the file.
+ * caches, stops being the one compressed data is packed into, and, if `type` passes
+ * discards, is discarded in the file.
  */
 export function updateRefcount(
   s: Qcow2State,
@@ -266,6 +267,9 @@ export function updateRefcount(
         oldTable = -1;
       }
       for (let p = at; p < at + cs; p += s.l2Cache.entrySize) s.l2Cache.discard(p);
+      // Stop packing compressed data into a cluster that is free now: once reallocated it is
+      // someone else's (QEMU 7.2 keeps free_byte_offset here and overwrites that data).
+      if (s.freeByteOffset && startOfCluster(s, s.freeByteOffset) === at) s.freeByteOffset = 0;
       if (s.discardPassthrough[type]) queueDiscard(s, at, cs);
     }
   }

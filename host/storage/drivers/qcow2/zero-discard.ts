@@ -11,7 +11,8 @@
  * Discard drops whole clusters only (as QEMU's generic layer aligns discards to the
  * cluster size): they read as zeroes afterwards on v3 (or fall through to the backing
  * file with `full`, for make-empty and shrinking), and their host clusters are freed,
- * the file being told when discards pass (`pass-discard-request`).
+ * the file being told when discards pass (`pass-discard-request`). A guest's discard on
+ * a v2 image with a backing file is ignored, as QEMU 5.0 and later do.
  */
 import type { BlockIoError } from '../../block-backend-api.js';
 import type { IoAcct, ZeroReqFlags } from '../../driver.js';
@@ -225,9 +226,15 @@ export function clusterDiscard(s: Qcow2State, offset: number, bytes: number, typ
   return err;
 }
 
-/** qcow2_co_pdiscard with the generic layer's alignment: only the whole clusters inside the range. */
+/**
+ * qcow2_co_pdiscard with the generic layer's alignment: only the whole clusters inside the
+ * range. A v2 image over a backing file discards nothing (QEMU answers ENOTSUP, which the
+ * generic layer swallows): without a zero flag the cluster would fall through to the
+ * backing file and show its stale data.
+ */
 export function qcow2Discard(s: Qcow2State, offset: number, bytes: number, acct: IoAcct): BlockIoError | null {
   if (s.broken) return brokenError(s);
+  if (s.version < 3 && s.backing) return null;
   const cs = s.clusterSize;
   const end = offset + bytes;
   const a = Math.ceil(offset / cs) * cs;
