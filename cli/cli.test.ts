@@ -66,6 +66,20 @@ describe('iopath run', () => {
     expect(bad.err).toContain("--event 'later device_del hot1'");
   });
 
+  it('werror=stop stops the VM on a failed write; a scripted cont retries it and the job finishes', () => {
+    const job = join(tmp, 'blk-qd1.fio');
+    writeFileSync(job, '[qd1]\nrw=randwrite\nbs=4k\niodepth=1\nsize=16m\nnumber_ios=200\ndirect=1\nioengine=libaio\n');
+    const dbg = 'driver=raw,node-name=d0,file.driver=blkdebug,file.image.driver=memory,file.image.size=64M,file.inject-error.0.event=write_aio,file.inject-error.0.errno=28,file.inject-error.0.once=on';
+    const vm = ['-m', '256M', '-blockdev', dbg, '-device', 'virtio-blk-pci,drive=d0,werror=stop'];
+    const stuck = capture(() => runRun(vm, { job, seed: '1' }));
+    expect(stuck.code).toBe(1);
+    expect(stuck.err).toContain('the VM is stopped (io-error)');
+    const r = capture(() => runRun(vm, { job, seed: '1', event: ['50ms cont'] }));
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[0]).toBe('at 50.00 ms: cont: ok');
+    expect(JSON.parse(capture(() => runRun(vm, { job, seed: '1', event: ['50ms cont'], json: true })).out).ios).toBe(200);
+  });
+
   it('refuses a bad command line with QEMU\'s message and exit 1', () => {
     const r = capture(() => runRun(['-device', 'virtio-blk-pci,foo=1'], { seed: '1' }));
     expect(r.code).toBe(1);

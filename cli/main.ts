@@ -36,7 +36,7 @@ program
   .option('--mount <dir>', 'jobs on files: mount the file system here first (made if missing)', '/mnt')
   .option('--device <dev>', 'jobs on files: the block device holding the file system', '/dev/vda')
   .option('--no-mkfs', 'jobs on files: mount the file system already on the device instead of running mkfs.ext3 first')
-  .option('--event <event...>', "QMP command at a time into the run: '2ms device_add scsi-hd,bus=scsi0.0,drive=d1,id=hot1' or '5ms device_del hot1' (repeatable)")
+  .option('--event <event...>', "QMP command at a time into the run: '2ms device_add scsi-hd,bus=scsi0.0,drive=d1,id=hot1', '5ms device_del hot1', '3ms stop' or '8ms cont' (repeatable)")
   .argument('[qemu...]', 'QEMU command-line arguments')
   .action((qemu: string[], opts) => process.exit(runRun(qemu, opts)));
 

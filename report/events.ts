@@ -5,6 +5,11 @@
  *
  *   2ms device_add scsi-hd,bus=scsi0.0,scsi-id=1,drive=d1,id=hot1
  *   5ms device_del hot1
+ *   3ms stop
+ *   8ms cont
+ *
+ * `stop` and `cont` are QMP's (vm/runstate.ts): a `cont` also ends a stop a drive's
+ * rerror/werror policy made (run state io-error), and the stopped requests are retried.
  *
  * Times take ns, us, ms or s (a bare number is ns). A command QMP would refuse (no such
  * device, a drive in use) does not stop the run: its error is reported, with its time,
@@ -14,8 +19,12 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { deviceAdd, deviceDel, hotplugErrorMessage } from '../vm/hotplug.js';
 import { quiescentTime, type Machine } from '../vm/machine.js';
+import { cont, runStateErrorMessage, stopVm } from '../vm/runstate.js';
 
-export type ScriptedEvent = { readonly atNs: number; readonly cmd: 'device_add'; readonly text: string } | { readonly atNs: number; readonly cmd: 'device_del'; readonly id: string };
+export type ScriptedEvent =
+  | { readonly atNs: number; readonly cmd: 'device_add'; readonly text: string }
+  | { readonly atNs: number; readonly cmd: 'device_del'; readonly id: string }
+  | { readonly atNs: number; readonly cmd: 'stop' | 'cont' };
 
 const UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9 };
 /** Events further out than an hour of virtual time are refused (a typo, not a plan). */
@@ -23,10 +32,14 @@ const MAX_AT_NS = 3600e9;
 
 /** One `--event` text, or the message that says what is wrong with it. */
 export function parseEvent(text: string): E.Either<string, ScriptedEvent> {
-  const m = /^\s*(\d+(?:\.\d+)?)(ns|us|µs|ms|s)?\s+(device_add|device_del)\s+(\S.*?)\s*$/u.exec(text);
-  if (m === null) return E.left(`--event '${text}': expected '<time> device_add <device options>' or '<time> device_del <id>', e.g. '2ms device_del hot1'`);
+  const m = /^\s*(\d+(?:\.\d+)?)(ns|us|µs|ms|s)?\s+(device_add|device_del|stop|cont)(?:\s+(\S.*?))?\s*$/u.exec(text);
+  if (m === null) {
+    return E.left(`--event '${text}': expected '<time> device_add <device options>', '<time> device_del <id>', '<time> stop' or '<time> cont', e.g. '2ms device_del hot1'`);
+  }
   const atNs = Math.round(Number(m[1]) * UNITS[m[2] ?? 'ns']);
   if (!Number.isSafeInteger(atNs) || atNs > MAX_AT_NS) return E.left(`--event '${text}': the time must be at most 3600s`);
+  if (m[3] === 'stop' || m[3] === 'cont') return m[4] === undefined ? E.right({ atNs, cmd: m[3] }) : E.left(`--event '${text}': ${m[3]} takes no arguments`);
+  if (m[4] === undefined) return E.left(`--event '${text}': ${m[3]} needs ${m[3] === 'device_add' ? 'device options' : 'a device id'}`);
   if (m[3] === 'device_add') return E.right({ atNs, cmd: 'device_add', text: m[4] });
   if (/\s/u.test(m[4])) return E.left(`--event '${text}': device_del takes one device id`);
   return E.right({ atNs, cmd: 'device_del', id: m[4] });
@@ -59,10 +72,24 @@ export function scheduleEvents(m: Machine, events: readonly ScriptedEvent[], out
   const start = quiescentTime(m);
   for (const ev of events) {
     m.sim.at(start + ev.atNs, () => {
-      const command = ev.cmd === 'device_add' ? `device_add ${ev.text}` : `device_del ${ev.id}`;
-      const r = ev.cmd === 'device_add' ? deviceAdd(m, ev.text) : deviceDel(m, ev.id);
-      if (m.trace.active) m.trace.emit({ kind: 'note', t: m.sim.now, where: 'qmp', text: E.isLeft(r) ? `${command}: ${hotplugErrorMessage(r.left)}` : command });
-      outcomes.push({ atNs: ev.atNs, command, ...(E.isLeft(r) ? { error: hotplugErrorMessage(r.left) } : {}) });
+      const { command, error } = runEvent(m, ev);
+      if (m.trace.active) m.trace.emit({ kind: 'note', t: m.sim.now, where: 'qmp', text: error !== undefined ? `${command}: ${error}` : command });
+      outcomes.push({ atNs: ev.atNs, command, ...(error !== undefined ? { error } : {}) });
     });
+  }
+}
+
+/** Issue one QMP command: its text and, when QMP would refuse it, the error description. */
+function runEvent(m: Machine, ev: ScriptedEvent): { command: string; error?: string } {
+  const fail = <L>(r: E.Either<L, unknown>, msg: (l: L) => string): string | undefined => (E.isLeft(r) ? msg(r.left) : undefined);
+  switch (ev.cmd) {
+    case 'device_add':
+      return { command: `device_add ${ev.text}`, error: fail(deviceAdd(m, ev.text), hotplugErrorMessage) };
+    case 'device_del':
+      return { command: `device_del ${ev.id}`, error: fail(deviceDel(m, ev.id), hotplugErrorMessage) };
+    case 'stop':
+      return { command: 'stop', error: fail(stopVm(m, 'paused'), runStateErrorMessage) };
+    case 'cont':
+      return { command: 'cont', error: fail(cont(m), runStateErrorMessage) };
   }
 }

@@ -64,6 +64,10 @@ export function renderEvent(e: TraceEvent, origin = 0): string {
       return e.phase === 'enter'
         ? `${t}  guest syscall  pid ${e.pid} ${e.name}(${e.args ?? ''})`
         : `${t}  guest syscall  pid ${e.pid} ${e.name} = ${typeof e.ret === 'string' ? `-${e.ret}` : (e.ret ?? 0)}`;
+    case 'block-io-error':
+      return `${t}  qemu block     ${e.dev} (${e.node}) ${e.operation} error ${e.reason}${e.nospace ? ' (no space)' : ''}: ${e.action}`;
+    case 'runstate':
+      return `${t}  vm             ${e.state === 'running' ? 'resumed' : `stopped (${e.state})`}`;
     case 'note':
       return `${t}  ${e.where.padEnd(14)} ${e.text}`;
   }

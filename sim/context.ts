@@ -11,6 +11,9 @@
  * `hold(from)` is for a lock taken by another thread: a vCPU handling a heavyweight exit
  * takes the BQL, so the main loop cannot run during that span (and the vCPU waits for
  * the main loop to let go first).
+ *
+ * `pause()` stops the thread between pieces of work (QEMU's pause_all_vcpus when the VM
+ * stops): what is asked of it meanwhile waits, in order, until `resume()`.
  */
 import type { Simulator, Timer } from './simulator.js';
 import type { Trace } from './trace.js';
@@ -41,6 +44,7 @@ export class ExecutionContext {
   private readonly spare: Pending[] = [];
   private seq = 0;
   private timer: Timer | undefined;
+  private stopped = false;
 
   constructor(
     private readonly sim: Simulator,
@@ -80,9 +84,27 @@ export class ExecutionContext {
     this.arm();
   }
 
+  /** Stop taking work (the piece running, if any, finishes): see above. */
+  pause(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /** Take work again: what waited runs in the order it was asked for, from now on. */
+  resume(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.arm();
+  }
+
+  get paused(): boolean {
+    return this.stopped;
+  }
+
   /** Make sure a dispatch is scheduled for the first waiting piece of work. */
   private arm(): void {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.stopped) return;
     const t = Math.max(this.pending[0].at, this.freeAt);
     if (this.timer !== undefined && this.timer.time <= t) return;
     this.timer?.cancel();

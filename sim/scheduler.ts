@@ -4,11 +4,13 @@
  * virtual time. `now()` answers in milliseconds too, as rxjs expects.
  */
 import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
-import type { Simulator, Timer } from './simulator.js';
+import type { Clock } from './clock.js';
+import type { Timer } from './simulator.js';
 
 export const NS_PER_MS = 1_000_000;
 
-export function virtualScheduler(sim: Simulator): SchedulerLike {
+/** Over the simulator itself, or over a clock that stops (the guest's: sim/clock.ts). */
+export function virtualScheduler(sim: Clock): SchedulerLike {
   return {
     now: () => sim.now / NS_PER_MS,
     schedule<T>(

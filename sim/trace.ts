@@ -120,8 +120,18 @@ export type TraceEvent =
    * offset, 0 for success without a value, or the errno's name).
    */
   | { kind: 'syscall'; t: number; pid: number; name: string; phase: 'enter' | 'exit'; args?: string; ret?: number | string }
+  /**
+   * QMP's BLOCK_IO_ERROR: device `dev`'s request on drive `node` failed with `reason` (an
+   * errno's name) and its rerror/werror policy chose `action`.
+   */
+  | { kind: 'block-io-error'; t: number; dev: string; node: string; operation: 'read' | 'write'; action: 'report' | 'ignore' | 'stop'; nospace: boolean; reason: string }
+  /** The VM's run state changed (QMP's STOP and RESUME): `io-error` is a stop an rerror/werror policy asked for. */
+  | { kind: 'runstate'; t: number; state: RunState }
   /** Free-form annotation for teaching views. */
   | { kind: 'note'; t: number; where: string; text: string };
+
+/** QEMU's RunState values iopath models (qapi/run-state.json). */
+export type RunState = 'running' | 'paused' | 'io-error' | 'shutdown';
 
 export type IoOp = 'read' | 'write' | 'flush' | 'discard' | 'write-zeroes' | 'get-id';
 

@@ -20,7 +20,7 @@ import { PAGE_SIZE, type GuestMemory } from '../hw/memory.js';
 import { PCI_VENDOR_ID_REDHAT_QUMRANET, VIRTIO_PCI_MODERN_DEVICE_ID_BASE } from '../hw/virtio/pci-layout.js';
 import { VIRTIO_ID_BLOCK, VIRTIO_ID_SCSI } from '../hw/virtio/constants.js';
 import type { BlkMq } from '../guest/blockdev/blk-mq.js';
-import type { BlockDevice } from '../guest/blockdev/block-device.js';
+import type { BlockDevice, GuestBlockDevice } from '../guest/blockdev/block-device.js';
 import { GuestKernel } from '../guest/kernel/kernel.js';
 import { DmaAllocator } from '../guest/kernel/dma-alloc.js';
 import { PageAllocator } from '../guest/kernel/page-alloc.js';
@@ -56,8 +56,11 @@ export interface Guest {
   scsiHosts: VirtioScsiDriver[];
   /** sd: the SCSI disks (`/dev/sda`…) as they are now (hot-plug adds and removes them). */
   sd: SdDriver;
-  /** The guest's /dev: every block device by path, virtio-blk and SCSI alike. */
-  devices: Map<string, BlockDevice>;
+  /**
+   * The guest's /dev: every block device by path, virtio-blk and SCSI alike, and the
+   * device-mapper maps multipathd makes (`/dev/dm-0`, `/dev/mapper/mpatha`, vm/paths.ts).
+   */
+  devices: Map<string, GuestBlockDevice>;
   /** The page cache (its pages: the end of low RAM). */
   cache: PageCache;
   /** System calls, processes, user buffers (guest/vfs). */
@@ -127,7 +130,7 @@ export function bootGuest(
       else scsiHosts.push(d);
     }
     const bdevs = disks.map((d) => virtblkBlockDevice(kernel, d));
-    const devices = new Map<string, BlockDevice>(bdevs.map((b) => [`/dev/${b.name}`, b] as const));
+    const devices = new Map<string, GuestBlockDevice>(bdevs.map((b) => [`/dev/${b.name}`, b] as const));
     const sd = new SdDriver(kernel);
     sd.onChange = (name, bdev) => {
       if (bdev) devices.set(`/dev/${name}`, bdev);

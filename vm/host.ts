@@ -7,6 +7,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { GuestMemory } from '../hw/memory.js';
+import type { IoErrorStop } from '../host/devices/block-error.js';
 import { createScsiDisk, scsiDiskErrorMessage, type ScsiDisk } from '../host/devices/scsi-disk/index.js';
 import { createVirtioBlk, propErrorMessage, type VirtioBlk } from '../host/devices/virtio-blk/index.js';
 import { createVirtioScsi, virtioScsiPropErrorMessage, type VirtioScsi } from '../host/devices/virtio-scsi/index.js';
@@ -15,13 +16,14 @@ import { I440fxHost } from '../host/devices/pci/i440fx.js';
 import { createVirtioPci, virtioPciErrorMessage } from '../host/devices/virtio-pci/options.js';
 import type { VirtioPciTransport } from '../host/devices/virtio-pci/virtio-pci.js';
 import { KvmVm } from '../host/kvm-exits/kvm.js';
-import { openBlockGraph, type BlockEnv, type BlockGraphSpec, type OpenedDrive } from '../host/storage/index.js';
+import { openBlockGraph, type BlockBackend, type BlockEnv, type BlockGraphSpec, type OpenedDrive } from '../host/storage/index.js';
 import { ExecutionContext } from '../sim/context.js';
 import type { CostModel } from '../sim/costs.js';
 import type { Simulator } from '../sim/simulator.js';
 import type { Trace } from '../sim/trace.js';
-import { scsiBusNames, type DriveSpec, type PciDeviceSpec, type ScsiDiskSpec, type VirtioBlkPciSpec, type VirtioScsiPciSpec, type VmSpec } from './spec.js';
+import { scsiBusNames, type DeviceSpec, type DriveSpec, type PciDeviceSpec, type ScsiDiskSpec, type VirtioBlkPciSpec, type VirtioScsiPciSpec, type VmSpec } from './spec.js';
 import type { VmError } from './errors.js';
+import { driveShareMessage } from './cmdline/block-perm.js';
 
 export interface HostDevice {
   spec: VirtioBlkPciSpec;
@@ -62,6 +64,8 @@ export interface Host {
   nextSlot: number;
   /** The drives and the clock they run on; a reboot keeps them (vm/power.ts). */
   storage: HostStorage;
+  /** A device's rerror/werror policy stopped a request: the machine stops the VM (vm/runstate.ts sets this). */
+  ioErrorStop: ((e: IoErrorStop) => void) | undefined;
 }
 
 /**
@@ -74,6 +78,11 @@ export interface HostStorage {
   /** Mutable on purpose: the storage's clock and trace follow the machine it serves. */
   env: { sim: Simulator; trace: Trace; costs: CostModel } & BlockEnv;
   drives: Map<string, OpenedDrive>;
+  /**
+   * The BlockBackends of the devices that share a -blockdev node with another device, by
+   * device name (the node's first device uses the drive's own backend).
+   */
+  sharedBackends: Map<string, BlockBackend>;
 }
 
 /** Open every drive of `spec` (each in its own graph). */
@@ -88,7 +97,7 @@ export function openHostStorage(spec: VmSpec, sim: Simulator, trace: Trace, cost
     }
     drives.set(d.id, opened.right);
   }
-  return E.right({ env, drives });
+  return E.right({ env, drives, sharedBackends: new Map() });
 }
 
 /** The options a DriveSpec gives the block layer. */
@@ -123,10 +132,12 @@ export function buildHost(spec: VmSpec, sim: Simulator, trace: Trace, costs: Cos
   const mainLoop = new ExecutionContext(sim, trace, 'main-loop', 'main-loop');
   const kvm = new KvmVm(sim, trace, costs, spec.kvm, mainLoop, spec.smp.cpus);
   const iothreads = new Map(spec.iothreads.map((t) => [t.id, new ExecutionContext(sim, trace, `iothread:${t.id}`, 'iothread')] as const));
-  const host: Host = { kvm, mainLoop, iothreads, pciHost: new I440fxHost(kvm), drives: storage.drives, devices: [], scsiHbas: [], nextSlot: 2, storage };
+  const host: Host = { kvm, mainLoop, iothreads, pciHost: new I440fxHost(kvm), drives: storage.drives, devices: [], scsiHbas: [], nextSlot: 2, storage, ioErrorStop: undefined };
   const env: BuildEnv = { spec, sim, trace, costs, mem, host };
   const busNames = new Map(scsiBusNames(spec.devices).map((b) => [b.hba, b.bus] as const));
   for (const [i, dev] of spec.devices.entries()) {
+    const shared = driveShareMessage(spec.drives, spec.devices.slice(0, i), dev);
+    if (shared !== undefined) return E.left({ _tag: 'Device', dev: dev.id ?? `${dev.driver}${i}`, message: shared });
     let r: E.Either<VmError, unknown>;
     switch (dev.driver) {
       case 'virtio-blk-pci':
@@ -143,6 +154,27 @@ export function buildHost(spec: VmSpec, sim: Simulator, trace: Trace, costs: Cos
     if (E.isLeft(r)) return r;
   }
   return E.right(host);
+}
+
+/**
+ * The BlockBackend device `name` uses: the drive's own, unless an earlier device of the
+ * spec uses it already (a -blockdev node with share-rw): then one of its own over the
+ * same node, as QEMU gives each device on a node (its own write-cache switch, its own
+ * requests in flight), made once and kept across reboots.
+ */
+function backendOf(env: BuildEnv, dev: DeviceSpec, name: string, drive: OpenedDrive): BlockBackend {
+  const first = env.spec.devices.find((d) => 'drive' in d && d.drive !== undefined && d.drive === (dev as { drive?: string }).drive);
+  if (first === undefined || first === dev) return drive.blk;
+  const shared = env.host.storage.sharedBackends;
+  let blk = shared.get(name);
+  if (blk === undefined) {
+    const made = drive.graph.newBackend(drive.blk.root);
+    // The node exists (the drive's backend holds it): newBackend cannot refuse it.
+    if (E.isLeft(made)) return drive.blk;
+    blk = made.right;
+    shared.set(name, blk);
+  }
+  return blk;
 }
 
 function contextOf(env: BuildEnv, name: string, iothread: string | undefined): E.Either<VmError, ExecutionContext> {
@@ -196,11 +228,12 @@ function buildVirtioBlkPci(env: BuildEnv, dev: VirtioBlkPciSpec, name: string): 
         trace: env.trace,
         costs: env.costs,
         context: context.right,
-        backend: drive.blk,
+        backend: backendOf(env, dev, name, drive),
         devName: name,
         autoNumQueues: env.spec.smp.cpus,
         props: dev.props,
         onError,
+        onStop: (e) => env.host.ioErrorStop?.(e),
       }),
     propErrorMessage,
   );
@@ -252,10 +285,11 @@ export function buildScsiDisk(env: BuildEnv, dev: ScsiDiskSpec, name: string, ho
     trace: env.trace,
     costs: env.costs,
     context: hba.model.context,
-    ...(drive ? { backend: drive.blk } : {}),
+    ...(drive ? { backend: backendOf(env, dev, name, drive) } : {}),
     ...(dev.drive !== undefined ? { driveId: dev.drive } : {}),
     name,
     props: dev.props,
+    onStop: (e) => env.host.ioErrorStop?.(e),
   });
   if (E.isLeft(made)) return E.left({ _tag: 'Device', dev: name, message: scsiDiskErrorMessage(dev.driver, made.left) });
   const placed = hot ? hba.model.hotplug(made.right) : hba.model.plug(made.right);

@@ -62,7 +62,8 @@ describe('device_add / device_del of scsi-hd on a running VM', () => {
     };
     expect(msg('scsi-hd,bus=scsi0.0,scsi-id=0,lun=0,drive=d1,id=x')).toBe("qemu-system-x86_64: device_add scsi-hd,bus=scsi0.0,scsi-id=0,lun=0,drive=d1,id=x: lun already used by 'scsi0-0-0-0'");
     expect(msg('scsi-hd,bus=scsi1.0,drive=d1')).toMatch(/Bus 'scsi1.0' not found$/);
-    expect(msg('scsi-hd,drive=drive-scsi0-0-0-0')).toMatch(/already in use by another device$/);
+    // A -blockdev node may have several devices, but only when every one has share-rw=on.
+    expect(msg('scsi-hd,drive=drive-scsi0-0-0-0')).toMatch(/Permission conflict on node 'drive-scsi0-0-0-0': permissions 'write' are both required by block device 'scsi0-0-0-0'/);
     expect(msg('scsi-hd,drive=d1,id=scsi0-0-0-0')).toMatch(/Duplicate ID 'scsi0-0-0-0' for device$/);
     expect(msg('virtio-blk-pci,drive=d2')).toBe('hot-plugging virtio-blk-pci (a PCI device) is not modelled by iopath');
     expect(m.spec.devices).toHaveLength(2);

@@ -13,6 +13,7 @@ import { Recorder, Trace } from '../sim/trace.js';
 import type { VmError } from './errors.js';
 import { bootGuest, type Guest } from './guest-boot.js';
 import { buildHost, type Host, type HostStorage } from './host.js';
+import { attachRunState, type StoppedState } from './runstate.js';
 import type { VmSpec } from './spec.js';
 
 export interface MachineOptions {
@@ -33,8 +34,12 @@ export interface Machine {
   mem: GuestMemory;
   host: Host;
   guest: Guest;
-  /** `off` after a power cut or a reboot (vm/power.ts): nothing of this machine runs again. */
-  state: 'running' | 'off';
+  /**
+   * `paused` (QMP stop) and `io-error` (a drive's rerror/werror policy) are stopped states
+   * that `cont` ends (vm/runstate.ts); `off` after a power cut or a reboot (vm/power.ts):
+   * nothing of this machine runs again.
+   */
+  state: 'running' | StoppedState | 'off';
 }
 
 /** What a machine's life runs on, kept across a reboot. */
@@ -73,7 +78,9 @@ export function bootMachine(spec: VmSpec, svc: MachineServices, storage?: HostSt
   sim.run();
   if (!booted) return E.left({ _tag: 'GuestProbe', dev: 'boot', message: 'the guest never finished booting' });
   if ('error' in booted) return E.left({ _tag: 'GuestProbe', dev: booted.dev, message: booted.error });
-  return E.right({ spec, ...svc, mem, host: host.right, guest: booted, state: 'running' });
+  const m: Machine = { spec, ...svc, mem, host: host.right, guest: booted, state: 'running' };
+  attachRunState(m);
+  return E.right(m);
 }
 
 /**

@@ -1,9 +1,15 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
+import type { GuestBlockDevice } from '../guest/blockdev/block-device.js';
+import { readBio } from '../guest/blockdev/bio.js';
+import type { BlkStatus } from '../guest/blockdev/request.js';
+import { O_CREAT, O_RDONLY, O_WRONLY } from '../guest/vfs/syscalls-api.js';
+import { firstDifference, pattern } from '../guest/vfs/testing.js';
 import { specOf } from './cmdline/test-helpers.js';
 import { vmErrorMessage } from './errors.js';
-import { startMachine } from './machine.js';
-import { cutPath, pathErrorMessage, restorePath, withSecondPath } from './paths.js';
+import { startMachine, type Machine } from './machine.js';
+import { cutPath, mapDevPaths, pathErrorMessage, restorePath, startMultipathd, withSecondPath } from './paths.js';
+import { sysOk } from './run-sys.js';
 
 const ARGV = [
   '-blockdev', 'driver=raw,node-name=lun0,file.driver=memory,file.size=4M',
@@ -30,11 +36,134 @@ describe('a second path to a scsi-hd', () => {
     expect(msg(cutPath(m.right, 'zz'))).toBe("Device 'zz' not found");
   });
 
+  it('is exactly the spec of the command line with both scsi-hds, share-rw=on on each', () => {
+    const both = [...ARGV.slice(0, -2), '-device', 'scsi-hd,bus=scsi0.0,drive=lun0,id=p0,wwn=0x5000c50015ea71ac,share-rw=on', '-device', 'scsi-hd,bus=scsi1.0,drive=lun0,id=p1,wwn=0x5000c50015ea71ac,share-rw=on'];
+    expect(withSecondPath(specOf(ARGV), 'p0', 'scsi1.0', 'p1')).toEqual(E.right(specOf(both)));
+  });
+
+  it("refuses a -drive, which is one device's only; a reader on the node that shares write may stay", () => {
+    const drive = ['-drive', 'if=none,id=d0,driver=memory,size=4M', '-device', 'virtio-scsi-pci,id=scsi0', '-device', 'virtio-scsi-pci,id=scsi1', '-device', 'scsi-hd,bus=scsi0.0,drive=d0,id=p0'];
+    expect(msg(withSecondPath(specOf(drive), 'p0', 'scsi1.0', 'p1'))).toBe("-device p1: Drive 'd0' is already in use by another device");
+    const withCd = specOf([...ARGV, '-device', 'scsi-cd,bus=scsi0.0,drive=lun0,id=cd0,share-rw=on']);
+    expect(msg(withSecondPath(withCd, 'p0', 'scsi1.0', 'p1'))).toBe('ok');
+  });
+
   it('refuses an unknown device or bus, the same bus, a used id', () => {
     const spec = specOf(ARGV);
     expect(msg(withSecondPath(spec, 'nope', 'scsi1.0', 'p1'))).toBe("Device 'nope' not found");
     expect(msg(withSecondPath(spec, 'p0', 'scsi9.0', 'p1'))).toBe("Bus 'scsi9.0' not found");
     expect(msg(withSecondPath(spec, 'p0', 'scsi0.0', 'p1'))).toBe('the second path must be on another HBA than scsi0.0');
     expect(msg(withSecondPath(spec, 'p0', 'scsi1.0', 'scsi0'))).toBe("Duplicate ID 'scsi0' for device");
+  });
+});
+
+describe('the multipath map in the guest\'s /dev', () => {
+  const FS_ARGV = [
+    '-m', '256M',
+    '-blockdev', 'driver=raw,node-name=lun0,file.driver=memory,file.size=32M',
+    '-device', 'virtio-scsi-pci,id=scsi0', '-device', 'virtio-scsi-pci,id=scsi1',
+    '-device', 'scsi-hd,bus=scsi0.0,drive=lun0,id=p0,wwn=0x5000c50015ea71ac,share-rw=on',
+    '-device', 'scsi-hd,bus=scsi1.0,drive=lun0,id=p1,wwn=0x5000c50015ea71ac,share-rw=on',
+  ];
+
+  function writeFile(m: Machine, path: string, data: Uint8Array): void {
+    const { os } = m.guest;
+    const t = os.spawn('writer', 0);
+    const fd = sysOk(m, os.syscalls.open(t, path, O_CREAT | O_WRONLY));
+    const b = os.allocUser(data.length);
+    m.mem.write(b.addr, data);
+    expect(sysOk(m, os.syscalls.write(t, fd, b))).toBe(data.length);
+    sysOk(m, os.syscalls.fsync(t, fd));
+    sysOk(m, os.syscalls.close(t, fd));
+    os.freeUser(b);
+  }
+
+  function readFile(m: Machine, path: string, n: number): Uint8Array {
+    const { os } = m.guest;
+    const t = os.spawn('reader', 1);
+    const fd = sysOk(m, os.syscalls.open(t, path, O_RDONLY));
+    const b = os.allocUser(n + 4096);
+    expect(sysOk(m, os.syscalls.read(t, fd, b))).toBe(n);
+    const out = m.mem.read(b.addr, n);
+    sysOk(m, os.syscalls.close(t, fd));
+    os.freeUser(b);
+    return out;
+  }
+
+  it('is /dev/dm-0 and /dev/mapper/mpatha: mkfs, mount, files; a cut path loses none of them', () => {
+    const booted = startMachine(specOf(FS_ARGV), { record: true });
+    if (E.isLeft(booted)) throw new Error(vmErrorMessage(booted.left));
+    const m = booted.right;
+    const mpd = startMultipathd(m, { noPathRetry: 'queue', pollingIntervalNs: 1e9, selector: 'round-robin' });
+    const map = [...mpd.maps.values()][0];
+    expect(mapDevPaths(map)).toEqual(['/dev/dm-0', '/dev/mapper/mpatha']);
+    expect([...m.guest.os.devices.keys()]).toEqual(['/dev/sda', '/dev/sdb', '/dev/dm-0', '/dev/mapper/mpatha']);
+    expect(m.guest.os.devices.get('/dev/mapper/mpatha')).toBe(map);
+
+    const { os } = m.guest;
+    const t = os.spawn('admin', 0);
+    sysOk(m, os.syscalls.mkfsDevice!(t, '/dev/mapper/mpatha'));
+    sysOk(m, os.syscalls.mount(t, '/dev/mapper/mpatha', '/mnt'));
+    const files = [
+      { path: '/mnt/before', data: pattern(3 * 4096 + 100, 1) },
+      { path: '/mnt/after', data: pattern(64 * 1024, 2) },
+    ];
+    writeFile(m, files[0].path, files[0].data);
+    expect(map.paths.every((p) => p.completed > 0)).toBe(true);
+
+    // The first path's link goes; the file system goes on over the second.
+    expect(msg(cutPath(m, 'p0'))).toBe('ok');
+    writeFile(m, files[1].path, files[1].data);
+    // Remount: everything is read back from the LUN, through the map.
+    sysOk(m, os.syscalls.umount(t, '/mnt'));
+    sysOk(m, os.syscalls.mount(t, '/dev/mapper/mpatha', '/mnt'));
+    for (const f of files) expect(firstDifference(readFile(m, f.path, f.data.length), f.data)).toBe(-1);
+    expect(map.paths.map((p) => [p.name, p.state])).toEqual([
+      ['sda', 'failed'],
+      ['sdb', 'active'],
+    ]);
+    sysOk(m, os.syscalls.umount(t, '/mnt'));
+    mpd.stop();
+    // Every system call returned well; the map's bios went out as clones on its paths.
+    const exits = m.recorder!.events.filter((e) => e.kind === 'syscall' && e.phase === 'exit');
+    expect(exits.length).toBeGreaterThan(10);
+    expect(exits.filter((e) => e.kind === 'syscall' && typeof e.ret === 'string')).toEqual([]);
+    expect(m.recorder!.events.filter((e) => e.kind === 'bio' && e.dev === 'dm-0').length).toBeGreaterThan(10);
+  });
+});
+
+describe('a medium error on the LUN, through the map', () => {
+  // Sector 40000 reads with ENODATA once: a bad block of the host's disk, which scsi-hd answers MEDIUM ERROR.
+  const BAD_ARGV = [
+    '-m', '256M',
+    '-blockdev', 'driver=raw,node-name=lun0,file.driver=blkdebug,file.image.driver=memory,file.image.size=32M,file.inject-error.0.event=read_aio,file.inject-error.0.errno=61,file.inject-error.0.sector=40000,file.inject-error.0.once=on',
+    '-device', 'virtio-scsi-pci,id=scsi0', '-device', 'virtio-scsi-pci,id=scsi1',
+    '-device', 'scsi-hd,bus=scsi0.0,drive=lun0,id=p0,wwn=0x5000c50015ea71ac,share-rw=on',
+    '-device', 'scsi-hd,bus=scsi1.0,drive=lun0,id=p1,wwn=0x5000c50015ea71ac,share-rw=on',
+  ];
+
+  function readSector(m: Machine, dev: GuestBlockDevice, sector: number): BlkStatus | undefined {
+    const buf = m.guest.os.allocUser(8192);
+    const addr = (buf.addr + 4095) & ~4095;
+    let status: BlkStatus | undefined;
+    const t = m.guest.os.spawn('reader', 0);
+    m.guest.kernel.cpus[0].schedule('read', () => dev.submitBio(t, readBio(sector, [{ addr, len: 4096 }])).subscribe((s) => (status = s)));
+    m.sim.run({ stop: () => status !== undefined, until: m.sim.now + 10e9 });
+    return status;
+  }
+
+  it('reaches the reader as a medium error, is not retried on the other path, and fails no path', () => {
+    const booted = startMachine(specOf(BAD_ARGV), { record: true });
+    if (E.isLeft(booted)) throw new Error(vmErrorMessage(booted.left));
+    const m = booted.right;
+    const mpd = startMultipathd(m, { noPathRetry: 'queue', pollingIntervalNs: 1e9, selector: 'round-robin' });
+    const map = [...mpd.maps.values()][0];
+    expect(readSector(m, map, 40000)).toBe('medium');
+    expect(map.paths.map((p) => p.state)).toEqual(['active', 'active']);
+    // The bad block was read once (blkdebug's rule fired once): the map did not try the other path.
+    expect(m.recorder!.events.filter((e) => e.kind === 'block-io-error')).toMatchObject([{ operation: 'read', action: 'report', reason: 'ENODATA' }]);
+    // Read again: the host's disk answers now, over either path.
+    expect(readSector(m, map, 40000)).toBe('ok');
+    mpd.stop();
   });
 });

@@ -1,13 +1,15 @@
 /**
  * Several paths to one logical unit, and cutting one at a chosen instant.
  *
- * In QEMU, two virtio-scsi HBAs reach one LUN when each has a scsi-hd on the same block
- * node: `-device scsi-hd,bus=scsi0.0,drive=lun0,share-rw=on,wwn=…` and the same on
- * scsi1.0. Without share-rw=on on both, the second device's write permission conflicts
- * with the first's and QEMU refuses it; iopath's command line does not parse share-rw yet
- * and refuses any second device on a drive, so `withSecondPath` adds the second scsi-hd
- * to the spec itself: the same drive, the same properties (so the same INQUIRY data and
- * VPD page 0x83, the WWID multipathd groups them by), another bus.
+ * In QEMU, two virtio-scsi HBAs reach one LUN when each has a scsi-hd on the same
+ * -blockdev node: `-device scsi-hd,bus=scsi0.0,drive=lun0,share-rw=on,wwn=…` and the same
+ * on scsi1.0, each device with a BlockBackend of its own over the node. Without
+ * share-rw=on on both, the second device's write permission conflicts with the first's
+ * and QEMU refuses it; a `-drive` is one device's only (vm/cmdline/block-perm.ts).
+ * `withSecondPath` turns a spec with the first scsi-hd into what that command line gives:
+ * share-rw=on on the first, and a second scsi-hd after the other devices with the same
+ * drive and properties (so the same INQUIRY data and VPD page 0x83, the WWID multipathd
+ * groups them by) on another bus.
  *
  * `cutPath` takes the link between an HBA and one of its scsi-hds down, with no word to
  * the guest, as a pulled cable or a failed switch port would: the device leaves its bus
@@ -19,11 +21,14 @@
  * unit attention, as a device reconnected does. `device_del` (vm/hotplug.ts) is the other
  * way a path goes: the guest is told, and sd removes the disk.
  *
- * `startMultipathd` runs the guest's multipathd over sd's disks (guest/dm-multipath); its
- * maps are block devices (`mpd.maps`), not yet entered in the guest's /dev.
+ * `startMultipathd` runs the guest's multipathd over sd's disks (guest/dm-multipath); each
+ * map it makes enters the guest's /dev as udev and dm would name it, `/dev/dm-N` and
+ * `/dev/mapper/mpathX`, so that file systems can be made and mounted on it.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type { MultipathDevice } from '../guest/dm-multipath/multipath.js';
 import { Multipathd, type MultipathdOptions } from '../guest/dm-multipath/multipathd.js';
+import { driveShareMessage } from './cmdline/block-perm.js';
 import type { HostScsiDisk } from './host.js';
 import type { Machine } from './machine.js';
 import { scsiBusNames, type ScsiDiskSpec, type VmSpec } from './spec.js';
@@ -34,6 +39,8 @@ export type PathError =
   | { readonly _tag: 'NoSuchBus'; readonly bus: string }
   | { readonly _tag: 'SameBus'; readonly bus: string }
   | { readonly _tag: 'DuplicateId'; readonly id: string }
+  /** QEMU would refuse the second device on the drive (a -drive, or a node user that does not share). */
+  | { readonly _tag: 'DriveShare'; readonly id: string; readonly message: string }
   | { readonly _tag: 'AlreadyCut'; readonly id: string }
   | { readonly _tag: 'NotCut'; readonly id: string }
   | { readonly _tag: 'MachineOff' };
@@ -50,6 +57,8 @@ export function pathErrorMessage(e: PathError): string {
       return `the second path must be on another HBA than ${e.bus}`;
     case 'DuplicateId':
       return `Duplicate ID '${e.id}' for device`;
+    case 'DriveShare':
+      return `-device ${e.id}: ${e.message}`;
     case 'AlreadyCut':
       return `the path to '${e.id}' is already cut`;
     case 'NotCut':
@@ -59,7 +68,10 @@ export function pathErrorMessage(e: PathError): string {
   }
 }
 
-/** `spec` with a second scsi-hd for the drive of scsi-hd `id`, on `bus` (as share-rw=on would allow), named `newId`. */
+/**
+ * `spec` with share-rw=on on scsi-hd `id` and a second scsi-hd named `newId` for its
+ * drive on `bus`, with share-rw=on: what the command line with both devices gives.
+ */
 export function withSecondPath(spec: VmSpec, id: string, bus: string, newId: string): E.Either<PathError, VmSpec> {
   const dev = spec.devices.find((d) => d.id === id);
   if (dev === undefined) return E.left({ _tag: 'NoSuchDevice', id });
@@ -67,8 +79,12 @@ export function withSecondPath(spec: VmSpec, id: string, bus: string, newId: str
   if (!scsiBusNames(spec.devices).some((b) => b.bus === bus)) return E.left({ _tag: 'NoSuchBus', bus });
   if (bus === dev.bus) return E.left({ _tag: 'SameBus', bus });
   if (spec.devices.some((d) => d.id === newId)) return E.left({ _tag: 'DuplicateId', id: newId });
-  const second: ScsiDiskSpec = { ...dev, id: newId, bus, props: { ...dev.props } };
-  return E.right({ ...spec, devices: [...spec.devices, second] });
+  const first: ScsiDiskSpec = { ...dev, shareRw: true };
+  const devices = spec.devices.map((d) => (d === dev ? first : d));
+  const second: ScsiDiskSpec = { ...first, id: newId, bus, props: { ...dev.props } };
+  const refused = driveShareMessage(spec.drives, devices, second);
+  if (refused !== undefined) return E.left({ _tag: 'DriveShare', id: newId, message: refused });
+  return E.right({ ...spec, devices: [...devices, second] });
 }
 
 function findDisk(m: Machine, id: string): E.Either<PathError, HostScsiDisk> {
@@ -101,9 +117,16 @@ export function restorePath(m: Machine, id: string): E.Either<PathError, HostScs
   return d;
 }
 
-/** multipathd in the guest, over sd's disks now and later; its checker loop started. */
+/** The /dev entries of a map: its dm name and its alias under /dev/mapper. */
+export const mapDevPaths = (map: MultipathDevice): string[] => [`/dev/${map.name}`, `/dev/mapper/${map.alias}`];
+
+/** multipathd in the guest, over sd's disks now and later, its maps in /dev; its checker loop started. */
 export function startMultipathd(m: Machine, opts: MultipathdOptions = {}): Multipathd {
   const mpd = new Multipathd(m.guest.kernel, opts);
+  const devices = m.guest.devices;
+  mpd.onMapAdded = (map) => {
+    for (const path of mapDevPaths(map)) devices.set(path, map);
+  };
   mpd.attachSd(m.guest.sd);
   mpd.start();
   return mpd;

@@ -45,7 +45,7 @@ export function powerCut(m: Machine): void {
 
 /** Boot a fresh guest on `m`'s host storage (see above); `m` is off afterwards. */
 export function reboot(m: Machine): E.Either<VmError, Machine> {
-  if (m.state === 'running') {
+  if (m.state !== 'off') {
     const busy = (): boolean => [...m.host.storage.drives.values()].some((d) => d.blk.inFlight > 0);
     m.sim.run({ stop: () => !busy() });
     stopGuest(m);

@@ -106,6 +106,11 @@ export interface VirtioBlkPciSpec {
   /** The DriveSpec id this device uses. */
   drive: string;
   /**
+   * `share-rw` (a block property of every disk, DEFINE_BLOCK_PROPERTIES_BASE): other
+   * devices may write the block node too. Default false.
+   */
+  shareRw: boolean;
+  /**
    * The virtio-blk device's properties by their QEMU names, every one set (defaults filled
    * in): what `createVirtioBlk` takes. Each one's type, default and help are declared once,
    * in `VIRTIO_BLK_PROPS` (host/devices/virtio-blk/props.ts). `num-queues` may be 'auto',
@@ -158,6 +163,11 @@ export interface ScsiDiskSpecOf<K extends 'scsi-hd' | 'scsi-cd'> {
   bus: string;
   /** The DriveSpec id; a scsi-cd may have none (no medium). */
   drive?: string;
+  /**
+   * `share-rw`: other devices may write the block node too, as a second path to the same
+   * LUN needs (see vm/cmdline/block-perm.ts). Default false.
+   */
+  shareRw: boolean;
   /**
    * scsi-hd / scsi-cd properties by their QEMU names, every one set (defaults filled in),
    * declared in `SCSI_DISK_PROPS` (host/devices/scsi-disk/props.ts); `scsi-id` and `lun`

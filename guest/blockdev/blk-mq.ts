@@ -5,6 +5,7 @@
  * request, requeue and queue stop on BLK_STS_DEV_RESOURCE, restart after completions.
  * (Plugging, merging and I/O schedulers are the guest storage stack's next layer.)
  */
+import type { Clock } from '../../sim/clock.js';
 import type { CostModel } from '../../sim/costs.js';
 import type { Simulator } from '../../sim/simulator.js';
 import type { Trace } from '../../sim/trace.js';
@@ -27,6 +28,8 @@ export interface BlkMqOptions {
   queueDepth: number;
   /** Map a CPU to its hardware queue (blk_mq_map_queues). */
   cpuToHwq(cpu: number): number;
+  /** The guest's time, which request timeouts count (default: the simulator's). */
+  clock?: Clock;
 }
 
 export class BlkMq {
@@ -153,7 +156,7 @@ export class BlkMq {
       q.dispatch.shift();
       if (st !== 'ok') this.finish(rq, st);
       else {
-        rq.startedAt = this.sim.now;
+        rq.startedAt = (this.opts.clock ?? this.sim).now;
         queuedWithoutLast = !last;
       }
     }

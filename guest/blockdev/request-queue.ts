@@ -83,7 +83,7 @@ export class RequestQueue implements PluggableQueue, ElevatorHost, FlushHost {
     this.ops = spec.ops;
     this.nrHwQueues = spec.blk.opts.nrHwQueues;
     this.flushQs = Array.from({ length: this.nrHwQueues }, () => new FlushQueue(this));
-    this.timeouts = new RequestTimeouts(virtualScheduler(k.sim), () => k.sim.now, spec.timeoutMs ?? BLK_DEFAULT_TIMEOUT_MS, this.expired);
+    this.timeouts = new RequestTimeouts(virtualScheduler(k.clock), () => k.clock.now, spec.timeoutMs ?? BLK_DEFAULT_TIMEOUT_MS, this.expired);
     this.hw = new MqDispatch(k, spec.blk, this, this.timeouts, spec.scheduler ?? elevatorGetDefault(this.nrHwQueues));
   }
 
@@ -102,7 +102,7 @@ export class RequestQueue implements PluggableQueue, ElevatorHost, FlushHost {
   }
 
   now(): number {
-    return this.k.sim.now;
+    return this.k.clock.now;
   }
 
   // ---- submission ----
@@ -235,7 +235,7 @@ export class RequestQueue implements PluggableQueue, ElevatorHost, FlushHost {
 
   private readonly expired = (rq: MqRequest): void => {
     const action = this.ops?.timeout?.(rq.hwq, rq) ?? 'reset-timer';
-    if (action === 'reset-timer') rq.timerFrom = this.k.sim.now;
+    if (action === 'reset-timer') rq.timerFrom = this.k.clock.now;
     const { sim, trace } = this.k;
     if (trace.active) trace.emit({ kind: 'rq-timeout', t: sim.now, dev: this.name, tag: rq.id, action });
   };

@@ -5,8 +5,17 @@
 import type { SgElem } from '../../hw/memory.js';
 import type { IoOp } from '../../sim/trace.js';
 
-/** Block status as Linux's blk_status_t, the values this model uses. */
-export type BlkStatus = 'ok' | 'ioerr' | 'notsupp' | 'resource' | 'timeout';
+/**
+ * Block status as Linux's blk_status_t, the values this model uses. Beside the generic
+ * `ioerr` (BLK_STS_IOERR), a SCSI disk says what kind of failure it was
+ * (scsi_result_to_blk_status, guest/scsi/disposition.ts): `transport` (BLK_STS_TRANSPORT:
+ * the path to the device failed), and errors the device itself reports, which another
+ * path would meet too — `medium` (BLK_STS_MEDIUM), `target` (BLK_STS_TARGET), `nexus`
+ * (BLK_STS_NEXUS, a reservation conflict; BLK_STS_RESV_CONFLICT since Linux 6.5), `nospc`
+ * (BLK_STS_NOSPC, thin provisioning out of space), `protection` (BLK_STS_PROTECTION).
+ * dm-multipath tells them apart with blk_path_error (guest/dm-multipath/path.ts).
+ */
+export type BlkStatus = 'ok' | 'ioerr' | 'notsupp' | 'resource' | 'timeout' | 'transport' | 'medium' | 'target' | 'nexus' | 'nospc' | 'protection';
 
 export interface BlkIo {
   op: IoOp;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { writeBio } from '../blockdev/bio.js';
+import { SENSE_CODE, type SenseCode } from '../../hw/scsi/sense-codes.js';
+import { VIRTIO_SCSI_S_TRANSPORT_FAILURE } from '../../hw/virtio/scsi.js';
 import type { BlkStatus } from '../blockdev/request.js';
+import { blkPathError } from './path.js';
 import { mapBio, mpathRig } from './testing.js';
 
 const pattern = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
@@ -60,6 +63,50 @@ describe('I/O over the map', () => {
     expect(statuses).toEqual(['ok']);
     expect(first.state).toBe('failed');
     expect(r.map.paths.find((p) => p !== first)!.completed).toBe(1);
+  });
+});
+
+describe('path errors and target errors (blk_path_error)', () => {
+  const reads = (r: ReturnType<typeof mpathRig>): number => r.target.log.filter((c) => c.op === 'READ').length;
+
+  it("a medium error is the logical unit's: returned to the caller, no path failed, not retried on the other path", () => {
+    const r = mpathRig({ selector: 'round-robin' });
+    expect(mapBio(r, 'write', 0, pattern(4096, 1)).status).toBe('ok');
+    const before = reads(r);
+    r.target.inject((c) => c.op === 'READ', { sense: SENSE_CODE.READ_ERROR });
+    expect(mapBio(r, 'read', 0, new Uint8Array(4096)).status).toBe('medium');
+    expect(reads(r) - before).toBe(1);
+    expect(r.map.paths.map((p) => [p.state, p.failCount])).toEqual([
+      ['active', 0],
+      ['active', 0],
+    ]);
+    // The next read of the same blocks works, over either path.
+    expect(mapBio(r, 'read', 0, new Uint8Array(4096))).toEqual({ status: 'ok', data: pattern(4096, 1) });
+  });
+
+  it('so are target failures, reservation conflicts, thin-provisioning exhaustion and integrity errors', () => {
+    const cases: [SenseCode, BlkStatus][] = [
+      [SENSE_CODE.TARGET_FAILURE, 'target'],
+      [SENSE_CODE.SPACE_ALLOC_FAILED, 'nospc'],
+      [{ key: 0x0b, asc: 0x10, ascq: 0x01 }, 'protection'],
+    ];
+    for (const [sense, status] of cases) {
+      const r = mpathRig();
+      r.target.inject((c) => c.op === 'WRITE', { sense });
+      expect(mapBio(r, 'write', 8, pattern(4096, 2)).status, status).toBe(status);
+      expect(r.map.validPaths).toBe(2);
+    }
+    for (const st of ['medium', 'target', 'nexus', 'nospc', 'protection', 'notsupp'] as const) expect(blkPathError(st), st).toBe(false);
+    for (const st of ['ioerr', 'transport', 'timeout', 'resource'] as const) expect(blkPathError(st), st).toBe(true);
+  });
+
+  it('a transport failure is the path\'s: the path fails and the I/O completes on the other one', () => {
+    const r = mpathRig({ selector: 'round-robin' });
+    r.target.inject((c) => c.op === 'WRITE', { response: VIRTIO_SCSI_S_TRANSPORT_FAILURE }, 6);
+    expect(mapBio(r, 'write', 16, pattern(4096, 3)).status).toBe('ok');
+    expect(r.map.paths.filter((p) => p.state === 'failed')).toHaveLength(1);
+    expect(r.map.validPaths).toBe(1);
+    expect(r.lun.data.subarray(16 * 512, 16 * 512 + 4096)).toEqual(pattern(4096, 3));
   });
 });
 

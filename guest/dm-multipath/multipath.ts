@@ -6,10 +6,12 @@
  *   map      a bio is cloned onto the selected path's block device (same sectors, same
  *            pages, same flags; the path's own block layer splits and merges it). With
  *            no valid path: queued when queue_if_no_path is set, else BLK_STS_IOERR.
- *   end_io   a clone that comes back with a path error (blk_path_error: anything but
- *            "not supported") fails its path and the bio is requeued, to be mapped again
- *            from a worker (process_queued_bios) onto a path that works; any other
- *            status is the bio's. A bio is completed to its submitter only once a path
+ *   end_io   a clone that comes back with a path error (blk_path_error, path.ts: an I/O
+ *            error, a transport failure, a time-out) fails its path and the bio is
+ *            requeued, to be mapped again from a worker (process_queued_bios) onto a
+ *            path that works; what the logical unit itself answered (a medium or target
+ *            error, a reservation conflict, no space, not supported) is the bio's, and no
+ *            path is failed for it. A bio is completed to its submitter only once a path
  *            completed it well, or it cannot be retried: so a write acknowledged to the
  *            workload was acknowledged by the logical unit.
  *   paths    failPath (the kernel's fail_path, or multipathd's checker), reinstatePath

@@ -44,11 +44,26 @@ export function newPath(name: string, bdev: PathBlockDevice, sdev?: ScsiDevice):
 
 /**
  * blk_path_error (include/linux/blk_types.h): could a path have caused this error, so
- * that the I/O should be retried on another path? Everything but errors that would
- * happen on any path (not supported; and Linux's no-space, target, reservation,
- * medium and protection errors, which this block layer reports as `ioerr` — see
- * guest/scsi/disposition.ts scsiResultToBlkStatus).
+ * that the I/O should be retried on another path? Everything but what the logical unit
+ * itself answered, which every path would get: not supported, no space, a target or
+ * medium error, a reservation conflict, a protection error (guest/scsi/disposition.ts
+ * scsiResultToBlkStatus says which). A transport failure, a timeout, a device gone
+ * offline or a plain I/O error might be the path's.
  */
 export function blkPathError(status: BlkStatus): boolean {
-  return status !== 'ok' && status !== 'notsupp';
+  switch (status) {
+    case 'ok':
+    case 'notsupp':
+    case 'nospc':
+    case 'target':
+    case 'nexus':
+    case 'medium':
+    case 'protection':
+      return false;
+    case 'ioerr':
+    case 'resource':
+    case 'timeout':
+    case 'transport':
+      return true;
+  }
 }

@@ -6,6 +6,7 @@
 import type { VcpuPort } from '../../hw/cpu.js';
 import { IOAPIC_BASE, IOAPIC_IOREGSEL, IOAPIC_IOWIN, IOAPIC_LEVEL_TRIGGER, IOAPIC_REG_REDTBL } from '../../hw/ioapic.js';
 import type { GuestMemory } from '../../hw/memory.js';
+import { PausableClock } from '../../sim/clock.js';
 import type { CostModel } from '../../sim/costs.js';
 import type { Simulator } from '../../sim/simulator.js';
 import type { Trace } from '../../sim/trace.js';
@@ -18,6 +19,11 @@ export class GuestKernel {
   readonly alloc: DmaAllocator;
   /** End of the kernel's DMA area; user memory may start here. */
   readonly dmaEnd: number;
+  /**
+   * The guest's own time (kvmclock): it stops while the VM is stopped. Guest timers
+   * (timeouts, writeback, journal commits) and the deadlines they test run on it.
+   */
+  readonly clock: PausableClock;
   private cur: GuestCpu;
 
   constructor(
@@ -29,6 +35,7 @@ export class GuestKernel {
     /** Where usable low RAM ends (the PCI hole starts). */
     readonly lowRamEnd: number,
   ) {
+    this.clock = new PausableClock(sim);
     this.cpus = ports.map((p) => new GuestCpu(p, this.idt, { enter: (c) => (this.cur = c), current: () => this.cur }));
     this.cur = this.cpus[0];
     // Kernel DMA memory: from 1 MiB, a quarter of RAM (4 MiB to 256 MiB), below `lowRamEnd`; the rest is for user buffers.

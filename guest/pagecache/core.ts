@@ -8,6 +8,7 @@
  */
 import { PAGE_SIZE, type GuestMemory } from '../../hw/memory.js';
 import type { CostModel, CostName } from '../../sim/costs.js';
+import type { Clock } from '../../sim/clock.js';
 import type { Simulator } from '../../sim/simulator.js';
 import type { PageCacheReason, PageCacheWhat, Trace } from '../../sim/trace.js';
 import type { PageAllocator } from '../kernel/page-alloc.js';
@@ -54,6 +55,8 @@ export class PageCacheCore {
     readonly mem: GuestMemory,
     readonly pages: PageAllocator,
     public sysctl: VmSysctl,
+    /** The guest's time (it stops with the VM): dirty ages and writeback deadlines. */
+    readonly clock: Clock = sim,
   ) {
     this.inactiveRatio = inactiveRatio(pages.totalPages * PAGE_SIZE);
   }
@@ -152,7 +155,7 @@ export class PageCacheCore {
     if (page.removed) throw new Error(`pagecache: dirtying removed page ${page.index} of ${page.mapping.name}`);
     if (page.dirty) return false;
     page.dirty = true;
-    page.dirtiedAt = this.sim.now;
+    page.dirtiedAt = this.clock.now;
     page.mapping.dirtyPages.add(page);
     this.dirtyList.add(page);
     this.nrDirty++;

@@ -56,7 +56,7 @@ export class Flusher {
   /** A page went clean → dirty: arm the periodic wakeup if it is not armed (wb_wakeup_delayed). */
   onDirtied(): void {
     if (this.timer || this.periodicDue || this.intervalNs === 0) return;
-    this.arm(this.core.sim.now + this.intervalNs);
+    this.arm(this.core.clock.now + this.intervalNs);
   }
 
   /** wb_start_background_writeback. */
@@ -80,7 +80,7 @@ export class Flusher {
   private arm(at: number): void {
     this.timer?.unsubscribe();
     this.timerAt = at;
-    const delayMs = Math.max(0, at - this.core.sim.now) / NS_PER_MS;
+    const delayMs = Math.max(0, at - this.core.clock.now) / NS_PER_MS;
     this.timer = timer(delayMs, this.scheduler).subscribe(() => {
       this.timer = undefined;
       this.periodicDue = true;
@@ -114,7 +114,7 @@ export class Flusher {
     if (this.periodicDue) {
       this.periodicDue = false;
       // wb_check_old_data_flush: pages dirty for at least dirty_expire_centisecs.
-      const cutoff = core.sim.now - core.sysctl.dirty_expire_centisecs * NS_PER_CENTISEC;
+      const cutoff = core.clock.now - core.sysctl.dirty_expire_centisecs * NS_PER_CENTISEC;
       const expired: CachedPage[] = [];
       for (const p of core.dirtyList) if (!p.writeback && p.dirtiedAt <= cutoff) expired.push(p);
       submitWriteAny(core, this.task, expired, 'periodic');

@@ -66,8 +66,8 @@ export class PageCache {
     opts: PageCacheOptions,
     sysctl: VmSysctl,
   ) {
-    const core = new PageCacheCore(kernel.sim, kernel.trace, kernel.costs, kernel.mem, opts.pages, sysctl);
-    const flusher = new Flusher(core, opts.flusher ?? new Task(0, 'kworker/flush', kernel.cpus[0]), virtualScheduler(kernel.sim));
+    const core = new PageCacheCore(kernel.sim, kernel.trace, kernel.costs, kernel.mem, opts.pages, sysctl, kernel.clock);
+    const flusher = new Flusher(core, opts.flusher ?? new Task(0, 'kworker/flush', kernel.cpus[0]), virtualScheduler(kernel.clock));
     core.onDirtied = () => flusher.onDirtied();
     const reclaim = new Reclaimer(core, flusher);
     this.parts = { core, flusher, reclaim, throttle: new DirtyThrottle(core, flusher) };

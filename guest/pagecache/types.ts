@@ -58,6 +58,11 @@ export function pageIoErrno(status: PageIoStatus): Errno | undefined {
     case 'notsupp':
     case 'resource':
     case 'timeout':
+    case 'transport':
+    case 'medium':
+    case 'target':
+    case 'nexus':
+    case 'protection':
       return 'EIO';
   }
 }

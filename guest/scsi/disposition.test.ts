@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { buildSense } from '../../hw/scsi/sense.js';
 import { SENSE_CODE, type SenseCode } from '../../hw/scsi/sense-codes.js';
 import * as S from '../../hw/scsi/status.js';
-import { newCmnd, SCSIML_STAT_MED_ERROR, SCSIML_STAT_NOSPC, SCSIML_STAT_TGT_FAILURE, type ScsiCmnd } from './cmnd.js';
+import { newCmnd, SCSIML_STAT_MED_ERROR, SCSIML_STAT_NOSPC, SCSIML_STAT_RESV_CONFLICT, SCSIML_STAT_TGT_FAILURE, type ScsiCmnd } from './cmnd.js';
 import { ScsiDevice } from './device.js';
-import { scsiCheckSense, scsiDecideDisposition, scsiIoCompletionAction } from './disposition.js';
+import { scsiCheckSense, scsiDecideDisposition, scsiIoCompletionAction, scsiIoCompletionStatus, scsiResultToBlkStatus } from './disposition.js';
 import type { ScsiHost } from './host.js';
 
 const host = { cmdPerLun: 1, hostNo: 0 } as unknown as ScsiHost;
@@ -124,5 +124,49 @@ describe('scsi_io_completion_action', () => {
 
   it('gives up after (allowed + 1) timeouts have passed since the command was built', () => {
     expect(scsiIoCompletionAction(cmd({ sense: SENSE_CODE.RESET, allowed: 5 }), 6 * 30_000 * 1e6 + 1)).toBe('fail');
+  });
+});
+
+describe('scsi_result_to_blk_status and the status a failed request ends with', () => {
+  /** The command as the midlayer leaves it: disposition decided (setting the midlayer byte), then the status. */
+  const decided = (o: Parameters<typeof cmd>[0]): ScsiCmnd => {
+    const c = cmd({ allowed: 0, ...o });
+    scsiDecideDisposition(c);
+    return c;
+  };
+
+  it("the midlayer byte first: what the logical unit answered, any path's", () => {
+    expect(scsiIoCompletionStatus(decided({ sense: SENSE_CODE.READ_ERROR }))).toBe('medium');
+    expect(scsiIoCompletionStatus(decided({ sense: SENSE_CODE.TARGET_FAILURE }))).toBe('target');
+    expect(scsiIoCompletionStatus(decided({ sense: SENSE_CODE.SPACE_ALLOC_FAILED }))).toBe('nospc');
+    expect(scsiIoCompletionStatus(decided({ status: S.SAM_STAT_RESERVATION_CONFLICT }))).toBe('nexus');
+    const c = cmd();
+    c.mlByte = SCSIML_STAT_RESV_CONFLICT;
+    expect(scsiResultToBlkStatus(c)).toBe('nexus');
+    c.mlByte = SCSIML_STAT_NOSPC;
+    expect(scsiResultToBlkStatus(c)).toBe('nospc');
+  });
+
+  it('then the host byte: a failed transport is BLK_STS_TRANSPORT; a lost device, an abort, a time-out BLK_STS_IOERR', () => {
+    expect(scsiResultToBlkStatus(cmd({ host: S.DID_TRANSPORT_FAILFAST }))).toBe('transport');
+    expect(scsiResultToBlkStatus(cmd({ host: S.DID_TRANSPORT_MARGINAL }))).toBe('transport');
+    for (const h of [S.DID_NO_CONNECT, S.DID_BAD_TARGET, S.DID_ABORT, S.DID_TIME_OUT, S.DID_TRANSPORT_DISRUPTED, S.DID_ERROR]) {
+      expect(scsiResultToBlkStatus(cmd({ host: h })), `host byte ${h}`).toBe('ioerr');
+    }
+    expect(scsiResultToBlkStatus(cmd())).toBe('ok');
+    expect(scsiResultToBlkStatus(cmd({ status: S.SAM_STAT_CONDITION_MET }))).toBe('ok');
+    expect(scsiResultToBlkStatus(cmd({ status: S.SAM_STAT_BUSY }))).toBe('ioerr');
+    // ABORTED COMMAND, I/O PROCESS TERMINATED (what QEMU sends for EIO), after its retries: a plain I/O error.
+    expect(scsiIoCompletionStatus(decided({ sense: SENSE_CODE.IO_ERROR }))).toBe('ioerr');
+  });
+
+  it('current sense refines a failure: integrity (ASC 10h) is BLK_STS_PROTECTION, an invalid opcode or field BLK_STS_TARGET', () => {
+    expect(scsiIoCompletionStatus(cmd({ sense: { key: 0x0b, asc: 0x10, ascq: 0x01 } }))).toBe('protection');
+    expect(scsiIoCompletionStatus(cmd({ sense: { key: 0x05, asc: 0x10, ascq: 0x03 } }))).toBe('protection');
+    expect(scsiIoCompletionStatus(cmd({ sense: { key: 0x05, asc: 0x24, ascq: 0 } }))).toBe('target');
+    // Deferred sense (response code 71h) says nothing about this command.
+    const deferred = buildSense({ key: 0x0b, asc: 0x10, ascq: 0x01 }, 'fixed', 18);
+    deferred[0] = 0x71;
+    expect(scsiIoCompletionStatus(cmd({ sense: deferred }))).toBe('ioerr');
   });
 });

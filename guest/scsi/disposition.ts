@@ -190,14 +190,61 @@ export function scsiDecideDisposition(cmd: ScsiCmnd): Disposition {
 /** The command succeeded outright (result 0). */
 export const cmdGood = (c: ScsiCmnd): boolean => c.hostByte === S.DID_OK && c.mlByte === SCSIML_STAT_OK && c.status === S.SAM_STAT_GOOD;
 
+/** scsi_status_is_good: GOOD and the statuses SAM counts as good (bit 0 is ignored, as SCSI-2 reserved it). */
+export function scsiStatusIsGood(status: number): boolean {
+  const s = status & 0xfe;
+  return s === S.SAM_STAT_GOOD || s === S.SAM_STAT_CONDITION_MET || s === S.SAM_STAT_INTERMEDIATE || s === S.SAM_STAT_INTERMEDIATE_CONDITION_MET || s === S.SAM_STAT_COMMAND_TERMINATED;
+}
+
 /**
- * scsi_result_to_blk_status, onto the block statuses this model has: everything but
- * success is an I/O error to the block layer (BLK_STS_MEDIUM, _TARGET, _NEXUS,
- * _TRANSPORT, _RESV_CONFLICT all surface as EIO-class errors; NOSPC is the exception
- * Linux makes, kept here as 'ioerr' since the block layer has no ENOSPC status yet).
+ * scsi_result_to_blk_status: the kind of failure, for the block layer and whatever stacks
+ * on it (dm-multipath's blk_path_error). First the midlayer byte, which scsi_check_sense
+ * and scsi_decide_disposition set from what the logical unit answered — a reservation
+ * conflict, thin provisioning out of space, a medium error, a target failure: errors any
+ * path to it would get. Then the host byte: a transport the LLD gave up on
+ * (DID_TRANSPORT_FAILFAST, _MARGINAL) is BLK_STS_TRANSPORT; a good status is OK; anything
+ * else (a device gone, DID_NO_CONNECT, DID_BAD_TARGET, an abort, a time-out) is
+ * BLK_STS_IOERR, which may be the path's fault.
  */
 export function scsiResultToBlkStatus(c: ScsiCmnd): BlkStatus {
-  return cmdGood(c) ? 'ok' : 'ioerr';
+  switch (c.mlByte) {
+    case SCSIML_STAT_RESV_CONFLICT:
+      return 'nexus';
+    case SCSIML_STAT_NOSPC:
+      return 'nospc';
+    case SCSIML_STAT_MED_ERROR:
+      return 'medium';
+    case SCSIML_STAT_TGT_FAILURE:
+      return 'target';
+    default:
+      break;
+  }
+  switch (c.hostByte) {
+    case S.DID_OK:
+      return scsiStatusIsGood(c.status) ? 'ok' : 'ioerr';
+    case S.DID_TRANSPORT_FAILFAST:
+    case S.DID_TRANSPORT_MARGINAL:
+      return 'transport';
+    default:
+      return 'ioerr';
+  }
+}
+
+/**
+ * The status scsi_io_completion_action fails a block request with: the result's
+ * (scsiResultToBlkStatus), unless current sense says more — ILLEGAL REQUEST or ABORTED
+ * COMMAND with ASC 0x10 (a DIX/DIF integrity failure) is BLK_STS_PROTECTION, ILLEGAL
+ * REQUEST with INVALID COMMAND OPERATION CODE or INVALID FIELD IN CDB is BLK_STS_TARGET.
+ * (A bus reset is retried, never failed here, so its sense is not read.)
+ */
+export function scsiIoCompletionStatus(cmd: ScsiCmnd): BlkStatus {
+  const status = scsiResultToBlkStatus(cmd);
+  if (cmd.hostByte === S.DID_RESET || cmd.status !== S.SAM_STAT_CHECK_CONDITION) return status;
+  const h = normalizeSense(cmd.sense);
+  if (h === undefined || isDeferred(h)) return status;
+  if ((h.key === ILLEGAL_REQUEST || h.key === ABORTED_COMMAND) && h.asc === 0x10) return 'protection';
+  if (h.key === ILLEGAL_REQUEST && (h.asc === 0x20 || h.asc === 0x24)) return 'target';
+  return status;
 }
 
 /** What scsi_io_completion does with a block request's command that did not succeed. */

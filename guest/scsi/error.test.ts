@@ -37,17 +37,17 @@ describe('check conditions', () => {
     expect(b.tk.sim.now - t0).toBeGreaterThanOrEqual(6_000_000);
   });
 
-  it('MEDIUM ERROR (unrecovered read error) fails at once with EIO', () => {
+  it('MEDIUM ERROR (unrecovered read error) fails at once with BLK_STS_MEDIUM', () => {
     const b = bootSd([[0, 0]]);
     b.target.inject((c) => c.op === 'READ', { sense: SENSE_CODE.READ_ERROR }, 10);
-    expect(read(b)).toBe('ioerr');
+    expect(read(b)).toBe('medium');
     expect(reads(b)).toBe(1);
   });
 
-  it('ILLEGAL REQUEST fails without retry', () => {
+  it('ILLEGAL REQUEST fails without retry; INVALID FIELD IN CDB is BLK_STS_TARGET', () => {
     const b = bootSd([[0, 0]]);
     b.target.inject((c) => c.op === 'READ', { sense: SENSE_CODE.INVALID_FIELD }, 10);
-    expect(read(b)).toBe('ioerr');
+    expect(read(b)).toBe('target');
     expect(reads(b)).toBe(1);
   });
 

@@ -59,7 +59,7 @@ export class ScsiErrorHandler {
     this.host.note(`${cmd.device.hctl}: command ${cmd.id} (opcode 0x${(cmd.cdb[0] ?? 0).toString(16)}) timed out`);
     if (!cmd.abortScheduled && this.host.template.ehAbortHandler !== undefined) {
       cmd.abortScheduled = true;
-      this.host.k.sim.after(ABORT_DELAY_NS, () => this.host.k.cpus[this.host.cpuFor(cmd.hwq)].schedule('scsi abort', () => this.abortTimedOut(cmd)));
+      this.host.k.clock.after(ABORT_DELAY_NS, () => this.host.k.cpus[this.host.cpuFor(cmd.hwq)].schedule('scsi abort', () => this.abortTimedOut(cmd)));
     } else {
       cmd.hostByte = S.DID_TIME_OUT;
       this.add(cmd);
@@ -206,7 +206,7 @@ export class ScsiErrorHandler {
         done(r === 'success');
       },
     });
-    const timer = host.k.sim.after(EH_TIMEOUT_MS * 1_000_000, () => {
+    const timer = host.k.clock.after(EH_TIMEOUT_MS * 1_000_000, () => {
       if (settled) return;
       settled = true;
       cmd.claimed = true;

@@ -134,7 +134,7 @@ export class ScsiHost implements ScsiHostLimits {
     this.timers.get(cmd)?.cancel();
     this.timers.set(
       cmd,
-      this.k.sim.after(cmd.timeoutMs * 1_000_000, () => {
+      this.k.clock.after(cmd.timeoutMs * 1_000_000, () => {
         this.timers.delete(cmd);
         if (!cmd.inflight || cmd.claimed) return;
         if (this.eh.timeout(cmd) === 'reset-timer') this.armTimer(cmd);
@@ -199,7 +199,7 @@ export class ScsiHost implements ScsiHostLimits {
         if (cmd.rq === undefined) this.armTimer(cmd);
         this.dispatchOrWait(cmd);
       });
-    if (delayNs > 0) this.k.sim.after(delayNs, go);
+    if (delayNs > 0) this.k.clock.after(delayNs, go);
     else go();
   }
 

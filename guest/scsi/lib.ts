@@ -17,7 +17,7 @@ import type { BlkMq } from '../blockdev/blk-mq.js';
 import type { BlkMqOps, BlkRequest, BlkStatus } from '../blockdev/request.js';
 import { newCmnd, type DmaDirection, type ScsiCmnd } from './cmnd.js';
 import type { ScsiDevice } from './device.js';
-import { cmdGood, scsiIoCompletionAction, scsiResultToBlkStatus } from './disposition.js';
+import { cmdGood, scsiIoCompletionAction, scsiIoCompletionStatus } from './disposition.js';
 import { SCSI_QUEUE_DELAY_NS } from './host.js';
 
 /** What the upper driver makes of a block request (a command, or a status to end it with). */
@@ -125,7 +125,7 @@ export class ScsiQueue implements BlkMqOps {
     const host = this.sdev.host;
     switch (action) {
       case 'fail':
-        return this.end(cmd, scsiResultToBlkStatus(cmd));
+        return this.end(cmd, scsiIoCompletionStatus(cmd));
       case 'retry':
         return host.requeue(cmd, 0);
       case 'delayed-retry':

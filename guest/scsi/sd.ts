@@ -86,7 +86,7 @@ export class SdDriver {
   private register(d: ScsiDisk): SdDiskHandle {
     const { k } = this;
     const host = d.sdev.host;
-    const blk = new BlkMq(k.sim, k.trace, k.costs, { name: d.name, nrHwQueues: host.nrHwQueues, queueDepth: d.sdev.queueDepth, cpuToHwq: (cpu) => cpu % host.nrHwQueues });
+    const blk = new BlkMq(k.sim, k.trace, k.costs, { name: d.name, nrHwQueues: host.nrHwQueues, queueDepth: d.sdev.queueDepth, cpuToHwq: (cpu) => cpu % host.nrHwQueues, clock: k.clock });
     let bdev: BlockDevice | undefined;
     const cmds = new SdCommands(k, d, () => {
       if (bdev) Object.assign(bdev.limits, sdLimits(d));

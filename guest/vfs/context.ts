@@ -35,7 +35,7 @@ export interface VfsContext {
 
 /** CLOCK_REALTIME in ns. */
 export function realtime(ctx: VfsContext): number {
-  return REALTIME_BASE_NS + ctx.kernel.sim.now;
+  return REALTIME_BASE_NS + ctx.kernel.clock.now;
 }
 
 /** A kernel log line (printk) as a trace note. */

@@ -41,7 +41,7 @@ export class MountedFs {
     readonly fs: Fs,
     readonly io: BdevBlockIo,
   ) {
-    this.journal = new Jbd2(this, ctx.processes.kthread(`jbd2/${dev.name}-8`), ctx.commitIntervalMs, virtualScheduler(ctx.kernel.sim));
+    this.journal = new Jbd2(this, ctx.processes.kthread(`jbd2/${dev.name}-8`), ctx.commitIntervalMs, virtualScheduler(ctx.kernel.clock));
   }
 
   get blockSize(): number {

@@ -103,6 +103,7 @@ export class VirtioBlkDriver implements BlkMqOps {
     private readonly doorbells: number[],
   ) {
     this.blk = new BlkMq(k.sim, k.trace, k.costs, {
+      clock: k.clock,
       name: disk.name,
       nrHwQueues: vqs.length,
       queueDepth: disk.queueDepth,

@@ -12,9 +12,19 @@
 
 /** An I/O error as the device sees it, with the errno the host would have seen. */
 export interface BlockIoError {
-  readonly errno: 'EIO' | 'ENOSPC' | 'EROFS' | 'EINVAL' | 'ENOTSUP' | 'ENOMEDIUM';
+  /**
+   * ENODATA and EREMOTEIO are what Linux's block layer reports for a medium error and a
+   * target failure of the host's own disk (blk_errors[]: BLK_STS_MEDIUM, BLK_STS_TARGET).
+   */
+  readonly errno: 'EIO' | 'ENOSPC' | 'EROFS' | 'EINVAL' | 'ENOTSUP' | 'ENOMEDIUM' | 'ENODATA' | 'EREMOTEIO';
   readonly message: string;
 }
+
+/** BlockdevOnError without `auto`: what a drive does with a failed request (QEMU -drive rerror=/werror=). */
+export type BlockdevOnError = 'report' | 'ignore' | 'stop' | 'enospc';
+
+/** -drive's defaults: rerror=report, werror=enospc. */
+export const DRIVE_ON_ERROR_DEFAULT = { read: 'report', write: 'enospc' } as const satisfies Record<string, BlockdevOnError>;
 
 export type BlockCallback<T = void> = (err: BlockIoError | null, value?: T) => void;
 
@@ -31,6 +41,8 @@ export interface BlockBackendApi {
   /** Whether the guest should see a volatile write cache (cache.writeback=on). */
   readonly writeCacheEnabled: boolean;
   readonly readOnly: boolean;
+  /** blk_get_on_error(): the drive's policy for failed reads or writes (absent: -drive's defaults). */
+  onError?(isRead: boolean): BlockdevOnError;
 
   read(offset: number, bytes: number, cb: BlockCallback<Uint8Array>): void;
   /**

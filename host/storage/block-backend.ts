@@ -21,7 +21,7 @@
  * cut it is kept if it was made durable (FUA, or a flush submitted after it) and lost
  * otherwise: one of the outcomes a real crash allows.
  */
-import type { BlockBackendApi, BlockCallback, BlockIoError, WriteFlags } from './block-backend-api.js';
+import { DRIVE_ON_ERROR_DEFAULT, type BlockBackendApi, type BlockCallback, type BlockdevOnError, type BlockIoError, type WriteFlags } from './block-backend-api.js';
 import type { BlockEnv, IoAcct, WriteReqFlags } from './driver.js';
 import { ioError } from './errors.js';
 import { subtree, type BlockDriverState } from './node.js';
@@ -42,6 +42,9 @@ export interface BackendOptions {
   readonly readOnly?: boolean;
   /** Requests in service at once; default unlimited (each is served in parallel). */
   readonly queueDepth?: number;
+  /** -drive rerror= and werror=: defaults report and enospc. */
+  readonly rerror?: BlockdevOnError;
+  readonly werror?: BlockdevOnError;
 }
 
 /** A completed request waiting for its modelled time to pass. */
@@ -61,6 +64,8 @@ export class BlockBackend implements BlockBackendApi {
   readonly id: string;
   private wce: boolean;
   private readonly backendReadOnly: boolean;
+  private readonly rerror: BlockdevOnError;
+  private readonly werror: BlockdevOnError;
   private readonly layerNs: number;
   /** Per device slot, the virtual time it is next free (only with a queue depth). */
   private readonly slots: number[] | undefined;
@@ -80,9 +85,15 @@ export class BlockBackend implements BlockBackendApi {
     this.id = opts.id ?? root.nodeName;
     this.wce = opts.writeback ?? true;
     this.backendReadOnly = !!opts.readOnly;
+    this.rerror = opts.rerror ?? DRIVE_ON_ERROR_DEFAULT.read;
+    this.werror = opts.werror ?? DRIVE_ON_ERROR_DEFAULT.write;
     this.layerNs = env.costs.ns('qemu.block.layer');
     const qd = opts.queueDepth;
     this.slots = qd !== undefined && Number.isFinite(qd) ? new Array<number>(Math.max(1, Math.floor(qd))).fill(0) : undefined;
+  }
+
+  onError(isRead: boolean): BlockdevOnError {
+    return isRead ? this.rerror : this.werror;
   }
 
   get writeCacheEnabled(): boolean {

@@ -15,6 +15,7 @@
  * the VM attaches the drive; they are the VM wiring's business and are ignored here.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type { BlockdevOnError } from './block-backend-api.js';
 import type { BlockBackend } from './block-backend.js';
 import { CACHE_MODES, parseCacheMode, type CacheFlags } from './cache-mode.js';
 import type { OpenModes } from './driver.js';
@@ -40,7 +41,7 @@ export interface DriveOptions {
 }
 
 /** Keys -drive itself consumes; every other key goes to the top node (node-name included). */
-const DRIVE_KEYS = new Set(['file', 'format', 'driver', 'cache', 'aio', 'discard', 'readonly', 'id']);
+const DRIVE_KEYS = new Set(['file', 'format', 'driver', 'cache', 'aio', 'discard', 'readonly', 'id', 'rerror', 'werror']);
 const FRONT_END_KEYS = new Set(['if', 'index', 'bus', 'unit', 'media', 'serial']);
 /** How much of an image probing reads (BLOCK_PROBE_BUF_SIZE). */
 const PROBE_BYTES = 512;
@@ -92,6 +93,8 @@ export function openDrive(graph: BlockGraph, given: DriveOptions, modes: OpenMod
   const o = crumple(rest);
   const cache = driveCache(o.cache);
   if (E.isLeft(cache)) return cache;
+  const onErrors = driveOnErrors(o);
+  if (E.isLeft(onErrors)) return onErrors;
   const common: Record<string, unknown> = { cache: { direct: cache.right.direct, 'no-flush': cache.right.noFlush } };
   if (o.discard !== undefined) common.discard = o.discard;
   if (o.readonly !== undefined) {
@@ -133,5 +136,19 @@ export function openDrive(graph: BlockGraph, given: DriveOptions, modes: OpenMod
     if (orphan) graph.remove(orphan);
     return bs;
   }
-  return graph.newBackend(bs.right, { id: typeof o.id === 'string' ? o.id : undefined, writeback: cache.right.writeback });
+  return graph.newBackend(bs.right, { id: typeof o.id === 'string' ? o.id : undefined, writeback: cache.right.writeback, ...onErrors.right });
+}
+
+/** parse_block_error_action: rerror takes ignore, stop or report; werror also enospc. */
+function parseOnError(v: unknown, isRead: boolean): E.Either<BlockError, BlockdevOnError | undefined> {
+  if (v === undefined) return E.right(undefined);
+  const s = String(v);
+  if (s === 'ignore' || s === 'stop' || s === 'report' || (!isRead && s === 'enospc')) return E.right(s);
+  return E.left({ _tag: 'InvalidErrorAction', value: s, isRead });
+}
+
+function driveOnErrors(o: Record<string, unknown>): E.Either<BlockError, { rerror?: BlockdevOnError; werror?: BlockdevOnError }> {
+  return E.flatMap(parseOnError(o.rerror, true), (rerror) =>
+    E.flatMap(parseOnError(o.werror, false), (werror) => E.right({ ...(rerror ? { rerror } : {}), ...(werror ? { werror } : {}) })),
+  );
 }

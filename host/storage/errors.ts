@@ -36,6 +36,8 @@ export type BlockError =
   | { readonly _tag: 'InvalidNodeName'; readonly name: string }
   /** "invalid cache option 'x'" */
   | { readonly _tag: 'InvalidCacheMode'; readonly value: string }
+  /** -drive rerror= / werror= names no action (parse_block_error_action). */
+  | { readonly _tag: 'InvalidErrorAction'; readonly value: string; readonly isRead: boolean }
   /** A driver refused its options; `message` is the driver's own (QEMU's) wording. */
   | { readonly _tag: 'DriverError'; readonly driver: string; readonly message: string };
 
@@ -65,6 +67,8 @@ export function blockErrorMessage(e: BlockError): string {
       return `Duplicate nodes with node-name='${e.name}'`;
     case 'InvalidNodeName':
       return `Invalid node-name: '${e.name}'`;
+    case 'InvalidErrorAction':
+      return `'${e.value}' invalid ${e.isRead ? 'read' : 'write'} error action`;
     case 'InvalidCacheMode':
       return `invalid cache option '${e.value}' (expected writeback, none, writethrough, directsync or unsafe)`;
     case 'DriverError':
@@ -82,7 +86,12 @@ export const STRERROR: Readonly<Record<Errno, string>> = {
   EINVAL: 'Invalid argument',
   ENOTSUP: 'Operation not supported',
   ENOMEDIUM: 'No medium found',
+  ENODATA: 'No data available',
+  EREMOTEIO: 'Remote I/O error',
 };
+
+/** Linux's number for each errno (x86-64 asm-generic/errno*.h). */
+export const ERRNO_NUMBER: Readonly<Record<Errno, number>> = { EIO: 5, EINVAL: 22, ENOSPC: 28, EROFS: 30, ENODATA: 61, ENOTSUP: 95, EREMOTEIO: 121, ENOMEDIUM: 123 };
 
 /** A failed request's outcome. */
 export function ioError(errno: Errno, message: string): BlockIoError {

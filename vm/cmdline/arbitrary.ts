@@ -4,6 +4,7 @@
  * derived fields consistent with their source). Test support for the round-trip property
  * here and for the end-to-end suites in properties/.
  */
+import { ON_ERROR_VALUES } from '../../host/devices/block-error.js';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { BDRV_REQUEST_MAX_SECTORS, type VirtioBlkProps } from '../../host/devices/virtio-blk/index.js';
@@ -116,6 +117,8 @@ function virtioBlkPropsArb(): fc.Arbitrary<VirtioBlkProps> {
       optIo: blocks,
       granularity: fc.option(fc.integer({ min: 0, max: 16 }), { nil: undefined }),
       geometry,
+      rerror: fc.constantFrom(...ON_ERROR_VALUES),
+      werror: fc.constantFrom(...ON_ERROR_VALUES),
     })
     .map(({ sizes, minIo, optIo, granularity, geometry, ...r }) => {
       const lbs = sizes.l || 512;
@@ -140,6 +143,7 @@ function deviceArb(drive: string, iothreads: readonly string[], id: string | und
       iothread: iothreads.length ? opt(fc.constantFrom(...iothreads)) : fc.constant(undefined),
       disableLegacy: fc.boolean(),
       modernPioNotify: fc.boolean(),
+      shareRw: fc.boolean(),
     })
     .map(({ iothread, ...r }): VirtioBlkPciSpec => ({
       driver: 'virtio-blk-pci',

@@ -6,6 +6,7 @@
  *
  * `loc` is always the option as the user wrote it (`-device virtio-blk-pci,foo=1`).
  */
+import { permConflictMessage } from './block-perm.js';
 
 export const QEMU_PROGRAM = 'qemu-system-x86_64';
 
@@ -52,6 +53,8 @@ export type CmdlineError =
   | { _tag: 'DriveNotFound'; loc: string; type: string; value: string }
   | { _tag: 'DriveInUse'; loc: string; drive: string; automatic: boolean }
   | { _tag: 'DriveEmpty'; loc: string }
+  /** Two devices on one -blockdev node, a writer among them, not both share-rw=on (block-perm.ts). */
+  | { _tag: 'PermissionConflict'; loc: string; node: string; perms: string; required: string; unshared: string }
   | { _tag: 'IothreadNotFound'; loc: string; id: string }
   | { _tag: 'NumQueuesZero'; loc: string }
   | { _tag: 'NumQueuesTooMany'; loc: string; value: number; max: number }
@@ -151,6 +154,8 @@ function detail(e: Exclude<CmdlineError, { _tag: 'HelpRequested' }>): string {
         : `Drive '${e.drive}' is already in use by another device`;
     case 'DriveEmpty':
       return 'Device needs media, but drive is empty';
+    case 'PermissionConflict':
+      return permConflictMessage(e);
     case 'IothreadNotFound':
       return `Could not find iothread '${e.id}'`;
     case 'NumQueuesZero':

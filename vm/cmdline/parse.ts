@@ -9,6 +9,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { defaultVmSpec, isPciDevice, scsiBusNames, type DeviceSpec, type DriveSpec, type VmSpec } from '../spec.js';
+import { drivePermConflict, permConflictError } from './block-perm.js';
 import { driveFromBlockdev, nodeNames, parseBlockdev } from './blockdev.js';
 import { deviceModelOf } from './devices.js';
 import { deviceHelpRequest, devicePairs, parseDevice } from './device-option.js';
@@ -203,7 +204,10 @@ function devices(entries: readonly Entry[], spec: VmSpec, drives: Map<string, Dr
 export function deviceEnv(spec: VmSpec, drives: Map<string, DriveState>): PropEnv {
   return {
     hasIothread: (id) => spec.iothreads.some((t) => t.id === id),
-    drive: (id) => drives.get(id),
+    drive: (id) => {
+      const st = drives.get(id);
+      return st && { ...st, node: spec.drives.some((d) => d.id === id && d.source === 'blockdev') };
+    },
     scsiBuses: () => scsiBusNames(spec.devices).map((b) => b.bus),
   };
 }
@@ -239,6 +243,9 @@ export function addDevice(text: string, loc: string, spec: VmSpec, drives: Map<s
     const placed = scsi.place(spec.devices, dev, loc);
     if (E.isLeft(placed)) return placed;
   }
+  // Realize: the device's BlockBackend asks for its permissions on the node.
+  const conflict = drivePermConflict(spec.drives, spec.devices, dev);
+  if (conflict !== undefined) return E.left(permConflictError(conflict, loc));
   if ('drive' in dev && dev.drive !== undefined) drives.get(dev.drive)!.inUse = true;
   spec.devices.push(dev);
   return E.right(dev);

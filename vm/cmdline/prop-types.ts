@@ -12,6 +12,7 @@ import type { CmdlineError } from './errors.js';
 import { formatBool, parseBool, parseQemuSize, parseUint } from './opts.js';
 import type { PropSite, PropType } from './props.js';
 import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../host/devices/block-conf.js';
+import { isOnError, type OnError } from '../../host/devices/block-error.js';
 
 export const boolProp: PropType<boolean> = {
   name: 'bool',
@@ -142,6 +143,15 @@ export const disableLegacyProp: PropType<boolean> = {
   format: formatBool,
 };
 
+/** `rerror` / `werror` (DEFINE_BLOCK_ERROR_PROPERTIES): a BlockdevOnError, `auto` keeping the drive's. */
+export const onErrorProp: PropType<OnError> = {
+  name: 'BlockdevOnError',
+  parse(raw, site) {
+    return isOnError(raw) ? E.right(raw) : E.left({ _tag: 'ParameterExpects', loc: site.loc, param: site.prop, expects: "'report', 'ignore', 'stop', 'enospc' or 'auto'" });
+  },
+  format: (v) => v,
+};
+
 /** The value each device-model property type holds. */
 interface ModelPropValues {
   bool: boolean;
@@ -151,6 +161,7 @@ interface ModelPropValues {
   blocksize: number;
   string: string;
   queues: number | 'auto';
+  onerror: OnError;
 }
 
 /**
@@ -165,19 +176,26 @@ export const MODEL_PROP_CODECS: { readonly [K in VirtioBlkPropType]: PropType<Mo
   blocksize: blockSizeProp,
   string: strProp,
   queues: queuesProp,
+  onerror: onErrorProp,
 };
 
-/** A drive reference (DEFINE_PROP_DRIVE): the drive must exist and be free. */
+/**
+ * A drive reference (DEFINE_PROP_DRIVE): the drive must exist, and a `-drive` (a named
+ * BlockBackend) must be free; a `-blockdev` node may have several users.
+ */
 export const driveProp: PropType<string> = {
   name: 'str',
   parse(raw, site) {
     const d = site.env.drive(raw);
     if (!d) return E.left({ _tag: 'DriveNotFound', loc: site.loc, type: site.type, value: raw });
-    if (d.inUse) return E.left({ _tag: 'DriveInUse', loc: site.loc, drive: raw, automatic: d.automatic });
+    if (d.inUse && !d.node) return E.left({ _tag: 'DriveInUse', loc: site.loc, drive: raw, automatic: d.automatic });
     return E.right(raw);
   },
   format: (s) => s,
 };
+
+/** `share-rw`'s help, for every disk that has it. */
+export const SHARE_RW_HELP = 'let other devices write the block node too (each device on a node needs it)';
 
 /** An iothread link (DEFINE_PROP_LINK to TYPE_IOTHREAD). */
 export const iothreadProp: PropType<string> = {

@@ -14,8 +14,11 @@ import { escapeValue, type OptPair } from './opts.js';
 /** What the referencing property types (drive, iothread links) may look up. */
 export interface PropEnv {
   hasIothread(id: string): boolean;
-  /** undefined when there is no such drive. */
-  drive(id: string): { inUse: boolean; automatic: boolean; empty: boolean } | undefined;
+  /**
+   * undefined when there is no such drive. `node`: a -blockdev node, which several devices
+   * may name (each with a BlockBackend of its own; block-perm.ts checks who may write).
+   */
+  drive(id: string): { inUse: boolean; automatic: boolean; empty: boolean; node: boolean } | undefined;
   /** The SCSI buses created so far (`scsi0.0`…), in order. */
   scsiBuses(): readonly string[];
 }

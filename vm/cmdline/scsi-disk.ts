@@ -5,7 +5,8 @@
  * The device's properties (`channel`, `scsi-id`, `lun`, `serial`, `logical_block_size`,
  * `rerror`, …) come from the model's `SCSI_DISK_PROPS` with their names, defaults and help
  * (scsi-cd has no `removable`, `dpofua`, geometry…: those are scsi-hd's only), each value
- * read by the model's own parser. Declared here: the `drive`. The `bus` (`<hba>.0`) is every
+ * read by the model's own parser. Declared here: the `drive` and `share-rw` (block
+ * properties QEMU declares for every disk; who may share a node is block-perm.ts). The `bus` (`<hba>.0`) is every
  * device's and resolved before a model is created (device-option.ts): it is in the spec as
  * the bus the device ends up on.
  *
@@ -27,10 +28,10 @@ import {
 import type { ScsiDiskSpec, ScsiDiskSpecOf } from '../spec.js';
 import type { CmdlineError } from './errors.js';
 import type { OptPair } from './opts.js';
-import { driveProp } from './prop-types.js';
+import { boolProp, driveProp, SHARE_RW_HELP } from './prop-types.js';
 import { applyProps, formatProps, prop, propsHelp, type AnyPropDecl, type DefaultContext, type PropEnv, type PropType } from './props.js';
 
-type Flat = { drive: string } & ScsiDiskProps;
+type Flat = { drive: string; shareRw: boolean } & ScsiDiskProps;
 
 /** A codec that reads a value with the model's own parser for that property. */
 function modelCodec(kind: ScsiDiskKind, name: keyof ScsiDiskProps, typeName: string): PropType<unknown> {
@@ -72,7 +73,11 @@ function tableFor(kind: ScsiDiskKind): readonly AnyPropDecl<Flat>[] {
       default: d.default === undefined ? { kind: 'none' as const } : { kind: 'value' as const, value: d.default },
       help: d.help,
     })) as unknown as AnyPropDecl<Flat>[];
-  return [p({ name: 'drive', field: 'drive', type: driveProp, default: { kind: 'none' }, help: 'Node name or ID of a block device to use as a backend' }), ...device];
+  return [
+    p({ name: 'drive', field: 'drive', type: driveProp, default: { kind: 'none' }, help: 'Node name or ID of a block device to use as a backend' }),
+    p({ name: 'share-rw', field: 'shareRw', type: boolProp, default: { kind: 'value', value: false }, help: SHARE_RW_HELP }),
+    ...device,
+  ];
 }
 
 export const SCSI_HD_PROPS = tableFor('scsi-hd');
@@ -92,7 +97,7 @@ export function createScsiDiskSpec<K extends ScsiDiskKind>(
   const loc = where.loc;
   const built = applyProps(tableOf(kind), pairs, { type: kind, loc, env: where.env }, ctx);
   if (E.isLeft(built)) return built;
-  const { drive, ...given } = built.right;
+  const { drive, shareRw, ...given } = built.right;
   if (drive === undefined && kind === 'scsi-hd') return E.left({ _tag: 'DriveNotSet', loc });
   if (drive !== undefined && kind === 'scsi-hd' && where.env.drive(drive)?.empty) return E.left({ _tag: 'DriveEmpty', loc });
   const props = parseScsiDiskProps(kind, given);
@@ -100,11 +105,18 @@ export function createScsiDiskSpec<K extends ScsiDiskKind>(
   const realized = realizeScsiDiskProps(kind, props.right, 0);
   if (E.isLeft(realized)) return E.left({ _tag: 'DeviceRealize', loc, message: scsiDiskPropErrorMessage(kind, realized.left) });
   if (where.bus === undefined) return E.left({ _tag: 'NoBusForDevice', loc, busType: 'SCSI', driver: kind });
-  return E.right({ driver: kind, ...(where.id !== undefined ? { id: where.id } : {}), bus: where.bus, ...(drive !== undefined ? { drive } : {}), props: props.right });
+  return E.right({
+    driver: kind,
+    ...(where.id !== undefined ? { id: where.id } : {}),
+    bus: where.bus,
+    ...(drive !== undefined ? { drive } : {}),
+    shareRw: shareRw ?? false,
+    props: props.right,
+  });
 }
 
 /** `bus=…,drive=…` then every property that differs from its default. */
 export function formatScsiDiskSpec(s: ScsiDiskSpec, ctx: DefaultContext): string[] {
-  const flat = { ...(s.drive !== undefined ? { drive: s.drive } : {}), ...s.props } as unknown as Flat;
+  const flat = { ...(s.drive !== undefined ? { drive: s.drive } : {}), shareRw: s.shareRw, ...s.props } as unknown as Flat;
   return [`bus=${s.bus}`, ...formatProps(tableOf(s.driver), flat, ctx)];
 }

@@ -11,6 +11,7 @@ describe('virtio-blk-pci defaults (QEMU ≥ 5.2)', () => {
       {
         driver: 'virtio-blk-pci',
         drive: 'd0',
+        shareRw: false,
         props: {
           'num-queues': 'auto',
           'queue-size': 256,
@@ -36,6 +37,8 @@ describe('virtio-blk-pci defaults (QEMU ≥ 5.2)', () => {
           cyls: 0,
           heads: 0,
           secs: 0,
+          rerror: 'auto',
+          werror: 'auto',
         },
         ioeventfd: true,
         vectors: 2,
@@ -68,13 +71,14 @@ describe('virtio-blk-pci defaults (QEMU ≥ 5.2)', () => {
       ...dev(
         ',id=vd0,num-queues=4,queue-size=1024,event_idx=off,indirect_desc=no,ioeventfd=true,vectors=3,iothread=io1,serial=SN,,1,' +
           'logical_block_size=4k,physical_block_size=4096,discard=off,write-zeroes=off,config-wce=off,request-merging=off,' +
-          'seg-max-adjust=off,disable-legacy=off,modern-pio-notify=on,addr=0x1f',
+          'seg-max-adjust=off,disable-legacy=off,modern-pio-notify=on,addr=0x1f,share-rw=on',
       ),
     ]).devices;
     expect(d).toEqual({
       driver: 'virtio-blk-pci',
       id: 'vd0',
       drive: 'd0',
+      shareRw: true,
       props: {
         ...DEFAULT_VIRTIO_BLK_PROPS,
         'num-queues': 4,
@@ -182,7 +186,7 @@ describe('the property table', () => {
     expect([...names].sort()).toEqual(
       [
         ...Object.keys(VIRTIO_BLK_PROPS),
-        'drive', 'ioeventfd', 'vectors', 'iothread', 'disable-legacy', 'modern-pio-notify', 'addr',
+        'drive', 'share-rw', 'ioeventfd', 'vectors', 'iothread', 'disable-legacy', 'modern-pio-notify', 'addr',
       ].sort(),
     );
     expect(Object.keys(VIRTIO_BLK_PROPS)).toEqual(

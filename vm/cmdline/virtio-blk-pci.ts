@@ -7,7 +7,7 @@
  * `queue-size`, `event_idx`, `logical_block_size`, …) are not declared here: they come, with
  * their names, defaults and help, from the device model's `VIRTIO_BLK_PROPS`
  * (host/devices/virtio-blk/props.ts), each parsed by the codec for its type. What is
- * declared here is the front end's `drive`; the PCI proxy's `ioeventfd`, `vectors`,
+ * declared here is the front end's `drive` and `share-rw`; the PCI proxy's `ioeventfd`, `vectors`,
  * `iothread`, `disable-legacy`, `modern-pio-notify`, `addr` come from virtio-pci-proxy.ts
  * (`id` and `bus` are every device's, see device-option.ts). Their defaults, QEMU ≥ 5.2 on
  * a current machine:
@@ -28,7 +28,7 @@ import {
 import type { VirtioBlkPciSpec } from '../spec.js';
 import type { CmdlineError } from './errors.js';
 import type { OptPair } from './opts.js';
-import { driveProp, MIN_BLOCK_SIZE, MODEL_PROP_CODECS } from './prop-types.js';
+import { boolProp, driveProp, MIN_BLOCK_SIZE, MODEL_PROP_CODECS, SHARE_RW_HELP } from './prop-types.js';
 import {
   applyProps,
   declsFromModel,
@@ -65,6 +65,7 @@ const DEVICE_PROPS = declsFromModel<VirtioBlkProps, VirtioBlkPropType>(VIRTIO_BL
  */
 export const VIRTIO_BLK_PCI_PROPS: readonly AnyPropDecl<Flat>[] = [
   p({ name: 'drive', field: 'drive', type: driveProp, default: none, help: 'Node name or ID of a block device to use as a backend' }),
+  p({ name: 'share-rw', field: 'shareRw', type: boolProp, default: { kind: 'value', value: false }, help: SHARE_RW_HELP }),
   ...DEVICE_PROPS,
   ...virtioPciProxyProps<Flat>({
     describe: 'num-queues + 1',

@@ -20,7 +20,7 @@ describe('-device virtio-scsi-pci and scsi-hd: the issue\'s command line', () =>
     const spec = specOf(ISSUE);
     expect(spec.devices).toEqual([
       { driver: 'virtio-scsi-pci', id: 'scsi0', props: DEFAULT_VIRTIO_SCSI_PROPS, ioeventfd: true, vectors: 4, disableLegacy: true, modernPioNotify: false, addr: 8 },
-      { driver: 'scsi-hd', id: 'scsi0-0-0-0', bus: 'scsi0.0', drive: 'drive-scsi0-0-0-0', props: { ...DEFAULT_SCSI_DISK_PROPS, channel: 0, 'scsi-id': 0, lun: 0 } },
+      { driver: 'scsi-hd', id: 'scsi0-0-0-0', bus: 'scsi0.0', drive: 'drive-scsi0-0-0-0', shareRw: false, props: { ...DEFAULT_SCSI_DISK_PROPS, channel: 0, 'scsi-id': 0, lun: 0 } },
     ]);
     expect(spec.drives.map((d) => d.id)).toEqual(['drive-scsi0-0-0-0']);
   });

@@ -120,7 +120,7 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
     trayLocked: false,
     mediaEvent: false,
     ejectRequest: false,
-    onStop: o.onStop,
+    errorSite: { sim: o.sim, trace: o.trace, dev: o.name, backend: o.backend, rerror: conf.rerror, werror: conf.werror, onStop: o.onStop },
     copyByteNs: o.costs?.bytes('copy.byte', 1) ?? 0,
     done: contextRun,
   };
@@ -147,7 +147,13 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
       s.trayOpen = false;
     },
     resume() {
-      for (const req of [...common.requests]) req.resumeRetry();
+      // scsi_dma_restart_cb: a bottom half in the device's AioContext retries what stopped.
+      if (![...common.requests].some((r) => r.retry)) return;
+      const restart = (): void => {
+        for (const req of [...common.requests]) req.resumeRetry();
+      };
+      if (o.context) o.context.run('scsi-disk dma restart', restart);
+      else restart();
     },
   };
   return E.right(disk);

@@ -158,6 +158,8 @@ describe('scsi-hd: backend errors (scsi_sense_from_errno under rerror/werror)', 
     ['EINVAL', SENSE.INVALID_FIELD],
     ['ENOMEDIUM', SENSE.NO_MEDIUM],
     ['ENOSPC', SENSE.SPACE_ALLOC_FAILED],
+    ['ENODATA', SENSE.READ_ERROR],
+    ['EREMOTEIO', SENSE.TARGET_FAILURE],
   ] as const)('a write %s with werror=report', (errno, sense) => {
     const { r, f } = faulty({ props: { werror: 'report' } });
     f.fail.add('write');
@@ -222,15 +224,13 @@ describe('scsi-hd: backend errors (scsi_sense_from_errno under rerror/werror)', 
     expect(a.req.status).toBe(-1);
   });
 
-  it('failed writes and reads leave a note in the trace', () => {
+  it('a reported failure is QMP\'s BLOCK_IO_ERROR in the trace, and the CHECK CONDITION a note', () => {
     const { r, f } = faulty({ props: { werror: 'report' } });
     const rec: Recorder['events'] = [];
     r.env.trace.attach((e) => rec.push(e));
     f.fail.add('write');
     run(r, write10(0, 1), { dataOut: new Uint8Array(512) });
-    expect(rec.filter((e) => e.kind === 'note').map((e) => (e as { text: string }).text)).toEqual([
-      'write error EIO (injected EIO): report',
-      'tag 7: CHECK CONDITION key 0b asc 00 ascq 06',
-    ]);
+    expect(rec.filter((e) => e.kind === 'block-io-error')).toMatchObject([{ dev: 'disk0', operation: 'write', action: 'report', nospace: false, reason: 'EIO' }]);
+    expect(rec.filter((e) => e.kind === 'note').map((e) => (e as { text: string }).text)).toEqual(['tag 7: CHECK CONDITION key 0b asc 00 ascq 06']);
   });
 });

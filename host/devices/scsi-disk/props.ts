@@ -9,11 +9,12 @@
  * (blkconf_blocksizes, blkconf_geometry) with QEMU's messages. Both return errors as values.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { isOnError, type OnError } from '../block-error.js';
 import { checkBlockSize as checkBlockSizeConf, checkBlockSizes, checkGeometry } from '../block-conf.js';
 
 export type ScsiDiskKind = 'scsi-hd' | 'scsi-cd';
-/** BlockdevOnError; 'auto' keeps the drive's own setting (QEMU: rerror report, werror enospc). */
-export type OnError = 'auto' | 'report' | 'ignore' | 'stop' | 'enospc';
+/** BlockdevOnError; 'auto' keeps the drive's own setting (-drive's defaults: rerror report, werror enospc). */
+export type { OnError } from '../block-error.js';
 export type OnOffAuto = 'on' | 'off' | 'auto';
 
 export interface ScsiDiskProps {
@@ -172,7 +173,7 @@ function parseValue(name: string, decl: PropDecl<unknown>, v: unknown): E.Either
     case 'onoffauto':
       return v === 'on' || v === 'off' || v === 'auto' ? E.right(v) : bad("'on', 'off' or 'auto'");
     case 'onerror':
-      return v === 'auto' || v === 'report' || v === 'ignore' || v === 'stop' || v === 'enospc' ? E.right(v) : bad("'report', 'ignore', 'stop', 'enospc' or 'auto'");
+      return isOnError(v) ? E.right(v) : bad("'report', 'ignore', 'stop', 'enospc' or 'auto'");
   }
 }
 

@@ -6,16 +6,13 @@
 import type { ExecutionContext } from '../../../sim/context.js';
 import type { Simulator } from '../../../sim/simulator.js';
 import type { Trace } from '../../../sim/trace.js';
-import type { BlockBackendApi, BlockIoError } from '../../storage/block-backend-api.js';
+import type { BlockBackendApi } from '../../storage/block-backend-api.js';
+import type { ErrorSite, IoErrorStop } from '../block-error.js';
 import type { ScsiDeviceCommon } from '../scsi-bus/device.js';
 import type { ScsiDiskConf } from './props.js';
 
 /** A request stopped by rerror/werror=stop (or enospc on ENOSPC): the VM should stop until `resume()`. */
-export interface ScsiIoErrorStop {
-  readonly dev: string;
-  readonly isRead: boolean;
-  readonly error: BlockIoError;
-}
+export type ScsiIoErrorStop = IoErrorStop;
 
 export interface ScsiDiskState {
   readonly name: string;
@@ -44,8 +41,8 @@ export interface ScsiDiskState {
   /** GET EVENT STATUS NOTIFICATION media events. */
   mediaEvent: boolean;
   ejectRequest: boolean;
-  /** rerror/werror=stop: tell the VM (it pauses; `resume()` retries). */
-  readonly onStop: ((e: ScsiIoErrorStop) => void) | undefined;
+  /** Where failed requests are reported (rerror/werror, BLOCK_IO_ERROR, the VM's stop: block-error.ts). */
+  readonly errorSite: ErrorSite;
   /** copy.byte: what moving one byte between guest memory and the drive costs (0 without a cost model). */
   readonly copyByteNs: number;
   /** Run backend-completion work on the device's context. */

@@ -15,10 +15,11 @@
  * A reset bumps the generation: anything older is dropped before it touches guest memory.
  */
 import { dmaScatter } from '../../../hw/memory.js';
-import { VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, blkStatusName } from '../../../hw/virtio/blk.js';
+import { VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, blkStatusName } from '../../../hw/virtio/blk.js';
+import { blockErrorAction } from '../block-error.js';
 import type { BlockIoError } from '../../storage/block-backend-api.js';
 import type { DeviceVirtqueue } from '../virtio/types.js';
-import type { BlkReq } from './request.js';
+import { maskedType, type BlkReq } from './request.js';
 import type { BlkState } from './state.js';
 
 /** One backend request's outcome: the requests it carried (several when merged). */
@@ -90,10 +91,11 @@ export class Completer {
     } else vq.notify();
   }
 
-  /** Drop everything queued (device reset). */
+  /** Drop everything queued, stopped requests included (device reset). */
   reset(): void {
     this.pending = [];
     this.dirty = [];
+    this.s.stopped = [];
   }
 
   private drain(): void {
@@ -121,7 +123,22 @@ export class Completer {
       }
       if (off > 0) s.sim.advance(s.copyByteNs * off);
     }
-    const status = c.err === null ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
-    for (let i = 0; i < reqs.length; i++) this.complete(reqs[i], status);
+    if (c.err === null) {
+      for (let i = 0; i < reqs.length; i++) this.complete(reqs[i], VIRTIO_BLK_S_OK);
+      return;
+    }
+    for (let i = 0; i < reqs.length; i++) this.failed(reqs[i], c.err);
+  }
+
+  /**
+   * virtio_blk_handle_rw_error: the policy decides (block-error.ts). A stopped request
+   * waits in `s.stopped` for resume(); an ignored one completes as if it had worked.
+   */
+  private failed(req: BlkReq, err: BlockIoError): void {
+    const s = this.s;
+    const isRead = maskedType(req.type) === VIRTIO_BLK_T_IN && (req.type & VIRTIO_BLK_T_OUT) === 0;
+    const action = blockErrorAction(s.errorSite, isRead, err);
+    if (action === 'stop') s.stopped.unshift(req);
+    else this.complete(req, action === 'ignore' ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
   }
 }

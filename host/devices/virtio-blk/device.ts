@@ -30,6 +30,7 @@ import type { DeviceVirtqueue, VirtioDeviceModel } from '../virtio/types.js';
 import { Completer } from './complete.js';
 import { encodeVirtioBlkConfig, readConfigBytes, virtioBlkConfigSize, writebackFromConfigWrite } from './config.js';
 import { decodeNegotiated, virtioBlkHostFeatures, type NegotiatedBlk } from './features.js';
+import type { IoErrorStop } from '../block-error.js';
 import { handleRequest } from './handle.js';
 import { DEFAULT_MAX_TRANSFER, IOV_MAX, newMultiReqBuffer, submitMultireq } from './multireq.js';
 import { DEFAULT_VIRTIO_BLK_PROPS, realizeVirtioBlkProps, type VirtioBlkConf, type VirtioBlkPropError, type VirtioBlkProps } from './props.js';
@@ -61,6 +62,8 @@ export interface VirtioBlkOptions {
   readonly maxTransfer?: number;
   /** The backend's max iov for merging. Default IOV_MAX (1024). */
   readonly maxIov?: number;
+  /** rerror/werror stopped a request: the VM wiring stops the VM and calls resume() when it continues. */
+  readonly onStop?: (e: IoErrorStop) => void;
 }
 
 export interface VirtioBlk extends VirtioDeviceModel {
@@ -72,6 +75,10 @@ export interface VirtioBlk extends VirtioDeviceModel {
   readonly writeCacheEnabled: boolean;
   /** Requests at the backend, not yet called back. */
   readonly inFlight: number;
+  /** Requests an rerror/werror policy stopped, waiting for resume(). */
+  readonly stoppedRequests: number;
+  /** The VM continues (virtio_blk_dma_restart_cb): handle the stopped requests again. */
+  resume(): void;
 }
 
 /** Realize a virtio-blk device: the property checks of virtio_blk_device_realize(), then the model. */
@@ -101,6 +108,8 @@ export function createVirtioBlk(o: VirtioBlkOptions): E.Either<VirtioBlkPropErro
     broken: false,
     wce: originalWce,
     inFlight: 0,
+    errorSite: { sim: o.sim, trace: o.trace, dev: o.devName, backend: o.backend, rerror: conf.rerror, werror: conf.werror, onStop: o.onStop },
+    stopped: [],
   };
   completer.attach(s);
   const features = virtioBlkHostFeatures(conf, o.backend);
@@ -143,6 +152,25 @@ export function createVirtioBlk(o: VirtioBlkOptions): E.Either<VirtioBlkPropErro
     completer.end();
   };
 
+  /** virtio_blk_dma_restart_bh: each stopped request is handled again, newest first, as QEMU walks s->rq. */
+  const restart = (): void => {
+    const reqs = s.stopped;
+    s.stopped = [];
+    if (reqs.length === 0 || s.broken) return;
+    const mrb = newMultiReqBuffer();
+    completer.begin();
+    for (const req of reqs) {
+      if (req.gen !== s.gen) continue;
+      const err = handleRequest(s, req, mrb);
+      if (err !== null) {
+        fail(req.vq, err);
+        break;
+      }
+    }
+    if (mrb.reqs.length > 0) submitMultireq(s, mrb);
+    completer.end();
+  };
+
   return E.right({
     name: o.devName,
     deviceId: VIRTIO_ID_BLOCK,
@@ -157,6 +185,12 @@ export function createVirtioBlk(o: VirtioBlkOptions): E.Either<VirtioBlkPropErro
     },
     get inFlight() {
       return s.inFlight;
+    },
+    get stoppedRequests() {
+      return s.stopped.length;
+    },
+    resume: () => {
+      if (s.stopped.length > 0) o.context.run('virtio-blk dma restart', restart);
     },
     hostFeatures: (): Features => features,
     numQueues: () => conf['num-queues'],

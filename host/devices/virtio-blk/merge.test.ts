@@ -125,10 +125,26 @@ describe('virtio-blk: request merging (virtio_blk_submit_multireq)', () => {
 
   it('a failed merged write fails every request in it', () => {
     const r = makeRig();
-    r.backend.failWith = () => ({ errno: 'ENOSPC', message: 'full' });
+    r.backend.failWith = () => ({ errno: 'EIO', message: 'bad' });
     const reqs = writes(r, [0, 8]);
     r.kick();
     expect(reqs.map((q) => r.mem.read8(q.statusAddr))).toEqual([1, 1]);
     expect(r.vq.used).toHaveLength(2);
+  });
+
+  it('werror=enospc (the default) stops every request of a merged write that ran out of space; resume() retries them', () => {
+    const r = makeRig();
+    let fail = true;
+    r.backend.failWith = () => (fail ? { errno: 'ENOSPC', message: 'full' } : null);
+    const reqs = writes(r, [0, 8]);
+    r.kick();
+    expect(r.vq.used).toHaveLength(0);
+    expect(r.dev.stoppedRequests).toBe(2);
+    fail = false;
+    r.dev.resume();
+    r.sim.run();
+    expect(reqs.map((q) => r.mem.read8(q.statusAddr))).toEqual([0, 0]);
+    expect(r.vq.used).toHaveLength(2);
+    expect(r.dev.stoppedRequests).toBe(0);
   });
 });

@@ -13,6 +13,7 @@
  * and blkconf_* with QEMU's messages. Both return errors as values (tier 2).
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { isOnError, type OnError } from '../block-error.js';
 import { checkBlockSize as checkBlockSizeConf, checkBlockSizes, checkGeometry, MIN_BLOCK_SIZE } from '../block-conf.js';
 
 /** BDRV_REQUEST_MAX_SECTORS = MIN(SIZE_MAX, INT_MAX) >> BDRV_SECTOR_BITS. */
@@ -48,6 +49,8 @@ export interface VirtioBlkProps {
   cyls: number;
   heads: number;
   secs: number;
+  rerror: OnError;
+  werror: OnError;
 }
 
 /** The properties after realize: queue count and block sizes resolved, geometry filled in. */
@@ -57,7 +60,7 @@ export type VirtioBlkConf = Omit<VirtioBlkProps, 'num-queues'> & { 'num-queues':
  * Each property's type: QEMU's qdev property type, plus `queues` for num-queues (a uint16 or
  * 'auto'). A front end picks its value codec by this tag (vm/cmdline/prop-types.ts).
  */
-export type PropType = 'bool' | 'uint16' | 'uint32' | 'size32' | 'blocksize' | 'string' | 'queues';
+export type PropType = 'bool' | 'uint16' | 'uint32' | 'size32' | 'blocksize' | 'string' | 'queues' | 'onerror';
 
 export interface PropDecl<T> {
   readonly type: PropType;
@@ -91,6 +94,8 @@ export const VIRTIO_BLK_PROPS: { readonly [K in keyof VirtioBlkProps]: PropDecl<
   cyls: { type: 'uint32', default: 0, help: 'CHS cylinders (0 = guessed from the size)' },
   heads: { type: 'uint32', default: 0, help: 'CHS heads (0 = guessed)' },
   secs: { type: 'uint32', default: 0, help: 'CHS sectors per track (0 = guessed)' },
+  rerror: { type: 'onerror', default: 'auto', help: "read error action: report, ignore, stop (auto = the drive's: report)" },
+  werror: { type: 'onerror', default: 'auto', help: "write error action: report, ignore, stop, enospc (auto = the drive's: enospc)" },
 };
 
 export const DEFAULT_VIRTIO_BLK_PROPS: VirtioBlkProps = Object.fromEntries(
@@ -151,6 +156,8 @@ function parseValue(name: string, decl: PropDecl<unknown>, v: unknown): E.Either
     case 'size32':
       if (v === -1 || v === '-1') return E.right(-1);
       return uint(0xffffffff, true, 'a size below 4G');
+    case 'onerror':
+      return isOnError(v) ? E.right(v) : bad("'report', 'ignore', 'stop', 'enospc' or 'auto'");
     case 'blocksize': {
       const n = parseUint(v, 0xffffffff, true);
       return n === undefined ? bad('a block size') : checkBlockSize(name, n);

@@ -7,8 +7,10 @@ import type { ExecutionContext } from '../../../sim/context.js';
 import type { Simulator } from '../../../sim/simulator.js';
 import type { Trace } from '../../../sim/trace.js';
 import type { BlockBackendApi } from '../../storage/block-backend-api.js';
+import type { ErrorSite } from '../block-error.js';
 import type { Completer } from './complete.js';
 import type { VirtioBlkConf } from './props.js';
+import type { BlkReq } from './request.js';
 
 export interface BlkState {
   readonly sim: Simulator;
@@ -37,4 +39,8 @@ export interface BlkState {
   wce: boolean;
   /** Requests handed to the backend and not yet called back (current generation). */
   inFlight: number;
+  /** Where failed requests are reported (rerror/werror, BLOCK_IO_ERROR, the VM's stop: block-error.ts). */
+  readonly errorSite: ErrorSite;
+  /** Requests an rerror/werror policy stopped, newest first (QEMU's s->rq), retried by resume(). */
+  stopped: BlkReq[];
 }

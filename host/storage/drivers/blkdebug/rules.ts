@@ -20,7 +20,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { BLKDEBUG_EVENTS, type BlkdebugEvent } from '../../image-api.js';
-import type { Errno } from '../../errors.js';
+import { ERRNO_NUMBER, type Errno } from '../../errors.js';
 import type { OptionListItem } from '../../options.js';
 import { parseBool } from '../../options.js';
 import type { ConfigSection } from './config-file.js';
@@ -33,7 +33,7 @@ export type BlkdebugIoType = (typeof BLKDEBUG_IO_TYPES)[number];
 const DEFAULT_IO_TYPES: ReadonlySet<BlkdebugIoType> = new Set(['read', 'write', 'write-zeroes', 'discard', 'flush']);
 
 /** Linux errno numbers of the errors a request can complete with (0: the rule matches but fails nothing). */
-export const ERRNO_NUMBERS: Readonly<Record<number, Errno>> = { 5: 'EIO', 22: 'EINVAL', 28: 'ENOSPC', 30: 'EROFS', 95: 'ENOTSUP', 123: 'ENOMEDIUM' };
+export const ERRNO_NUMBERS: Readonly<Record<number, Errno>> = Object.fromEntries(Object.entries(ERRNO_NUMBER).map(([name, n]) => [n, name as Errno]));
 const ERRNO_EXPECTS = `0 or one of ${Object.entries(ERRNO_NUMBERS).map(([n, name]) => `${n} (${name})`).join(', ')}`;
 
 const BDRV_SECTOR_SIZE = 512;

@@ -24,15 +24,13 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { BlockIoError } from '../../block-backend-api.js';
 import type { BlockDriver } from '../../driver.js';
-import { ioError, type Errno } from '../../errors.js';
+import { ERRNO_NUMBER, ioError, type Errno } from '../../errors.js';
 import type { BlockDriverState } from '../../node.js';
 import type { OptionTable } from '../../options.js';
 import { registerBlockDriver } from '../../registry.js';
 
 const OPTIONS = {} as const satisfies OptionTable;
 
-/** Linux errno numbers, for QEMU's "return value mismatch" message. */
-const ERRNO: Readonly<Record<Errno, number>> = { EIO: 5, EINVAL: 22, ENOSPC: 28, EROFS: 30, ENOTSUP: 95, ENOMEDIUM: 123 };
 
 export interface BlkverifyState {
   readonly nodeName: string;
@@ -42,7 +40,7 @@ export interface BlkverifyState {
   failure: string | undefined;
 }
 
-const ret = (err: BlockIoError | null): number => (err ? -ERRNO[err.errno] : 0);
+const ret = (err: BlockIoError | null): number => (err ? -ERRNO_NUMBER[err.errno] : 0);
 
 /** The first index where `a` and `b` differ, or -1. */
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
