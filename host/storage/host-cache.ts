@@ -36,6 +36,8 @@ export interface StableStore {
   truncate(size: number): void;
   /** Make what was written durable (fdatasync). */
   sync(): void;
+  /** Whether chunk `idx` certainly reads as zeroes (never written, or zeroed since): zeroing it again can be skipped. */
+  readsZero?(idx: number): boolean;
 }
 
 /** Marks a dirty chunk that reads as zeroes (a pending discard). Never written to. */
@@ -140,7 +142,9 @@ export class VolatileCache {
     this.zeroSpan(offset, first * CHUNK);
     this.zeroSpan(last * CHUNK, end);
     if (last - first <= RANGE_THRESHOLD) {
-      for (let i = first; i < last; i++) this.dirty.set(i, ZERO);
+      // A chunk that reads as zeroes in the cache and below it stays as it is (a fresh qcow2
+      // cluster's zeroed tail past the old end of file is the common case).
+      for (let i = first; i < last; i++) if (!this.alreadyZero(i)) this.dirty.set(i, ZERO);
       return;
     }
     for (const k of this.dirty.keys()) if (k >= first && k < last) this.dirty.delete(k);
@@ -190,6 +194,12 @@ export class VolatileCache {
     this.stable.truncate(size);
   }
 
+  /** Not dirty, and zero below: in a pending zero range, or zero in stable storage. */
+  private alreadyZero(idx: number): boolean {
+    if (this.dirty.has(idx)) return false;
+    return this.zeroRanges.length > 0 ? this.inZeroRange(idx) || this.stable.readsZero?.(idx) === true : this.stable.readsZero?.(idx) === true;
+  }
+
   private inZeroRange(idx: number): boolean {
     const r = this.zeroRanges;
     for (let i = 0; i < r.length; i++) if (idx >= r[i][0] && idx < r[i][1]) return true;
@@ -225,7 +235,7 @@ export class VolatileCache {
       const idx = Math.floor(pos / CHUNK);
       const base = idx * CHUNK;
       const cEnd = Math.min(base + CHUNK, b);
-      if (this.peek(idx) !== 'zero') this.chunkForWrite(idx, false).fill(0, pos - base, cEnd - base);
+      if (this.peek(idx) !== 'zero' && !this.alreadyZero(idx)) this.chunkForWrite(idx, false).fill(0, pos - base, cEnd - base);
       pos = cEnd;
     }
   }

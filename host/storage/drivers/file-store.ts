@@ -77,6 +77,10 @@ export class FileStore implements StableStore {
     return idx < this.openedChunks || this.written.has(idx);
   }
 
+  readsZero(idx: number): boolean {
+    return !this.mayHoldData(idx);
+  }
+
   read(offset: number, out: Uint8Array): void {
     let done = 0;
     while (done < out.length) {

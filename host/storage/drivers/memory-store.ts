@@ -49,4 +49,8 @@ export class MemoryStore implements StableStore {
   }
 
   sync(): void {}
+
+  readsZero(idx: number): boolean {
+    return !this.chunks.has(idx);
+  }
 }
