@@ -46,7 +46,8 @@ export function powerCut(m: Machine): void {
 /** Boot a fresh guest on `m`'s host storage (see above); `m` is off afterwards. */
 export function reboot(m: Machine): E.Either<VmError, Machine> {
   if (m.state !== 'off') {
-    const busy = (): boolean => [...m.host.storage.drives.values()].some((d) => d.blk.inFlight > 0);
+    const backends = [...[...m.host.storage.drives.values()].map((d) => d.blk), ...m.host.storage.sharedBackends.values()];
+    const busy = (): boolean => backends.some((b) => b.inFlight > 0);
     m.sim.run({ stop: () => !busy() });
     stopGuest(m);
     m.trace.emit({ kind: 'note', t: m.sim.now, where: 'vm', text: 'system_reset: the guest is lost; requests already at the drives completed' });

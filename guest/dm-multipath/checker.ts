@@ -33,7 +33,7 @@ const TUR_CDB = (): Uint8Array => Uint8Array.of(TEST_UNIT_READY, 0, 0, 0, 0, 0);
 
 /** One check of `sdev`; `done` runs once. */
 export function turCheck(sdev: ScsiDevice, timeoutNs: number, done: (r: CheckerResult) => void): void {
-  const sim = sdev.host.k.sim;
+  const clock = sdev.host.k.clock;
   let finished = false;
   const finish = (r: CheckerResult): void => {
     if (finished) return;
@@ -41,7 +41,7 @@ export function turCheck(sdev: ScsiDevice, timeoutNs: number, done: (r: CheckerR
     timer.cancel();
     done(r);
   };
-  const timer = sim.after(timeoutNs, () => finish({ state: 'down', message: 'tur checker timed out' }));
+  const timer = clock.after(timeoutNs, () => finish({ state: 'down', message: 'tur checker timed out' }));
   const attempt = (left: number): void => {
     scsiExecute(sdev, TUR_CDB(), { retries: 0, timeoutMs: Math.max(1, Math.ceil(timeoutNs / 1e6)) }, (r) => {
       if (r.ok) return finish({ state: 'up', message: 'tur checker reports path is up' });

@@ -144,7 +144,7 @@ export class Multipathd {
   /** Start the checker loop (a first round after one polling interval). */
   start(): void {
     if (this.timer !== undefined) return;
-    this.timer = this.k.sim.after(this.opts.pollingIntervalNs, () => this.tick());
+    this.timer = this.k.clock.after(this.opts.pollingIntervalNs, () => this.tick());
   }
 
   /** Stop the checker loop: nothing of the daemon stays on the clock but checks already out. */
@@ -159,7 +159,7 @@ export class Multipathd {
 
   /** One checker round (checkerloop → check_path for every path), then the next one. */
   private tick(): void {
-    this.timer = this.k.sim.after(this.opts.pollingIntervalNs, () => this.tick());
+    this.timer = this.k.clock.after(this.opts.pollingIntervalNs, () => this.tick());
     this.task.run('checkerloop', () => {
       for (const m of this.maps.values()) {
         this.retryTick(m);
