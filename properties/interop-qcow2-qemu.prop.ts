@@ -15,39 +15,22 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { blockErrorMessage, BlockGraph, createImage, type BlockDriverState } from '../host/storage/index.js';
-import { newBlockEnv } from '../host/storage/testing.js';
+import { blockErrorMessage, createImage } from '../host/storage/index.js';
 import { peersAvailable, runPeer } from './peers/debian-peers.js';
+import { openQcow2, qemuRaw, readAll } from './support/qcow2-io.js';
 import { runs } from './support/vm.js';
 
 const enabled = peersAvailable('qemu-img', 'qemu-io');
 const dir = mkdtempSync(join(tmpdir(), 'iopath-qcow2-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const acct = () => ({ ns: 0 });
+/** The suites' qcow2 nodes pass discards down (discard=unmap). */
+const UNMAP = { discard: 'unmap' };
 let seq = 0;
 const fresh = (name: string): string => join(dir, `${seq++}-${name}`);
 
-/** Open `file` as qcow2 in a new graph; returns the node and the graph to close. */
-function openQcow2(file: string, extra: Record<string, unknown> = {}): { bs: BlockDriverState; graph: BlockGraph } {
-  const graph = new BlockGraph(newBlockEnv());
-  const r = graph.blockdevAdd({ driver: 'qcow2', discard: 'unmap', file: { driver: 'file', filename: file }, ...extra });
-  if (E.isLeft(r)) throw new Error(blockErrorMessage(r.left));
-  return { bs: r.right, graph };
-}
 
-function readAll(bs: BlockDriverState): Uint8Array {
-  const out = new Uint8Array(bs.getLength());
-  const err = bs.preadv(0, out, acct());
-  if (err) throw new Error(err.message);
-  return out;
-}
 
-/** What qemu-img sees as the guest disk. */
-function qemuRaw(img: string): Uint8Array {
-  const raw = `${img}.raw`;
-  runPeer('qemu-img', ['convert', '-O', 'raw', img, raw]);
-  return new Uint8Array(readFileSync(raw));
-}
 
 function expectClean(img: string): void {
   const out = JSON.parse(runPeer('qemu-img', ['check', '--output=json', img])) as Record<string, unknown>;
@@ -79,7 +62,7 @@ describe.skipIf(!enabled)('qcow2: images qemu made, read by iopath', () => {
       runPeer('qemu-img', ['create', '-q', '-f', 'qcow2', ...opts, img, String(SIZE)]);
       const zero = opts.join().includes('compat=0.10') ? [] : ['-c', 'write -z 1000000 300000'];
       runPeer('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0xab 4097 70000', '-c', 'write -P 0x5c 1048063 1025', '-c', 'write -P 0x11 900000 500000', ...zero, '-c', 'write -P 0x77 7340032 1048576', img]);
-      const { bs, graph } = openQcow2(img);
+      const { bs, graph } = openQcow2(img, UNMAP);
       const ours = readAll(bs);
       graph.close();
       expect(firstDiff(ours, qemuRaw(img))).toBe(-1);
@@ -95,7 +78,7 @@ describe.skipIf(!enabled)('qcow2: images qemu made, read by iopath', () => {
     runPeer('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x01 65535 3', '-c', 'write -z 2000000 65536', mid]);
     runPeer('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', mid.split('/').pop()!, '-F', 'qcow2', top]);
     runPeer('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x02 100 10', top]);
-    const { bs, graph } = openQcow2(top);
+    const { bs, graph } = openQcow2(top, UNMAP);
     const ours = readAll(bs);
     graph.close();
     expect(firstDiff(ours, qemuRaw(top))).toBe(-1);
@@ -134,7 +117,7 @@ describe.skipIf(!enabled)('qcow2: images iopath made and wrote, checked by qemu-
           const r = createImage('qcow2', img, SIZE, opts);
           if (E.isLeft(r)) throw new Error(blockErrorMessage(r.left));
           const model = new Uint8Array(SIZE);
-          const { bs, graph } = openQcow2(img);
+          const { bs, graph } = openQcow2(img, UNMAP);
           for (const op of ops) {
             let err;
             if (op.kind === 'write') {
@@ -181,7 +164,7 @@ describe.skipIf(!enabled)('qcow2: compressed clusters', () => {
       const conv = fresh(`conv-${type}.qcow2`);
       runPeer('qemu-img', ['convert', '-c', '-O', 'qcow2', '-o', `compression_type=${type}`, src, conv]);
       for (const f of [img, conv]) {
-        const { bs, graph } = openQcow2(f);
+        const { bs, graph } = openQcow2(f, UNMAP);
         const ours = readAll(bs);
         graph.close();
         expect(firstDiff(ours, qemuRaw(f))).toBe(-1);
@@ -193,7 +176,7 @@ describe.skipIf(!enabled)('qcow2: compressed clusters', () => {
     const img = fresh('wc.qcow2');
     const r = createImage('qcow2', img, SIZE, { cluster_size: 4096 });
     if (E.isLeft(r)) throw new Error(blockErrorMessage(r.left));
-    const { bs, graph } = openQcow2(img);
+    const { bs, graph } = openQcow2(img, UNMAP);
     const data = new Uint8Array(3 * 4096);
     for (let i = 0; i < data.length; i++) data[i] = i % 3 === 0 ? 0x20 : i % 251;
     const random = new Uint8Array(4096).map((_, i) => (i * 2654435761) >>> 24);
@@ -227,7 +210,7 @@ describe.skipIf(!enabled)('qcow2: over a backing file, external data files, prea
           const img = fresh('over.qcow2');
           const r = createImage('qcow2', img, SIZE, { backing_file: base.split('/').pop(), backing_fmt: 'raw', extended_l2: ext, cluster_size: 32768 });
           if (E.isLeft(r)) throw new Error(blockErrorMessage(r.left));
-          const { bs, graph } = openQcow2(img);
+          const { bs, graph } = openQcow2(img, UNMAP);
           for (const op of ops) {
             if (op.kind === 'discard') continue;
             if (op.kind === 'write') expect(bs.pwritev(op.offset, new Uint8Array(op.bytes).fill(op.fill), {}, acct())).toBeNull();
@@ -250,7 +233,7 @@ describe.skipIf(!enabled)('qcow2: over a backing file, external data files, prea
     const img = fresh('sub.qcow2');
     runPeer('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on', '-b', base.split('/').pop()!, '-F', 'raw', img]);
     runPeer('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x01 2048 100', '-c', 'write -z 8192 4096', '-c', 'write -P 0x02 70000 5000', img]);
-    const { bs, graph } = openQcow2(img);
+    const { bs, graph } = openQcow2(img, UNMAP);
     const ours = readAll(bs);
     graph.close();
     expect(firstDiff(ours, qemuRaw(img))).toBe(-1);
@@ -260,7 +243,7 @@ describe.skipIf(!enabled)('qcow2: over a backing file, external data files, prea
     const img = fresh('ext.qcow2');
     runPeer('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${img}.data`, img, String(SIZE)]);
     runPeer('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x21 1000 70000', img]);
-    const q = openQcow2(img);
+    const q = openQcow2(img, UNMAP);
     const theirs = readAll(q.bs);
     q.graph.close();
     expect(firstDiff(theirs, qemuRaw(img))).toBe(-1);
@@ -270,7 +253,7 @@ describe.skipIf(!enabled)('qcow2: over a backing file, external data files, prea
     if (E.isLeft(r)) throw new Error(blockErrorMessage(r.left));
     const info = JSON.parse(runPeer('qemu-img', ['info', '--output=json', ours])) as { 'format-specific': { data: Record<string, unknown> } };
     expect(info['format-specific'].data).toMatchObject({ 'data-file': `${ours}.data`, 'data-file-raw': true });
-    const o = openQcow2(ours);
+    const o = openQcow2(ours, UNMAP);
     const model = new Uint8Array(SIZE);
     expect(o.bs.pwritev(5000, new Uint8Array(100000).fill(0x33), {}, acct())).toBeNull();
     model.fill(0x33, 5000, 105000);
@@ -290,7 +273,7 @@ describe.skipIf(!enabled)('qcow2: over a backing file, external data files, prea
       expectClean(img);
       const map = JSON.parse(runPeer('qemu-img', ['map', '--output=json', img])) as Array<{ data: boolean; zero: boolean; length: number }>;
       expect(map.every((e) => e.data)).toBe(true);
-      const { bs, graph } = openQcow2(img);
+      const { bs, graph } = openQcow2(img, UNMAP);
       expect(readAll(bs).every((b) => b === 0)).toBe(true);
       graph.close();
     });
@@ -303,7 +286,7 @@ describe.skipIf(!enabled)('qcow2: over a backing file, external data files, prea
     const info = JSON.parse(runPeer('qemu-img', ['info', '--output=json', img])) as Record<string, unknown> & { 'format-specific': { data: unknown } };
     expect(info['cluster-size']).toBe(16384);
     expect(info['format-specific'].data).toEqual({ compat: '1.1', 'compression-type': 'zstd', 'lazy-refcounts': true, 'refcount-bits': 8, corrupt: false, 'extended-l2': true });
-    const { bs, graph } = openQcow2(img);
+    const { bs, graph } = openQcow2(img, UNMAP);
     expect(bs.drv.info!(bs.opaque).formatSpecific).toEqual({ type: 'qcow2', data: info['format-specific'].data });
     expect(bs.pwritev(SIZE - 70000, new Uint8Array(70000).fill(4), {}, acct())).toBeNull();
     expect(bs.truncate(SIZE / 2)).toBeNull();
@@ -325,7 +308,7 @@ describe.skipIf(!enabled)('qcow2: block status and power cuts', () => {
     const img = fresh('bs.qcow2');
     runPeer('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base.split('/').pop()!, '-F', 'raw', img]);
     runPeer('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x01 0 100000', '-c', 'write -z 300000 200000', '-c', 'write -c -P 0x02 1048576 65536', img]);
-    const { bs, graph } = openQcow2(img);
+    const { bs, graph } = openQcow2(img, UNMAP);
     const ours: Array<{ start: number; length: number; zero: boolean; data: boolean; offset?: number }> = [];
     for (let off = 0; off < SIZE; ) {
       const st = bs.blockStatus(off, SIZE - off);
@@ -356,7 +339,7 @@ describe.skipIf(!enabled)('qcow2: block status and power cuts', () => {
           const img = fresh('cut.qcow2');
           const r = createImage('qcow2', img, SIZE, { cluster_size: 4096, lazy_refcounts: lazy });
           if (E.isLeft(r)) throw new Error(blockErrorMessage(r.left));
-          const { bs, graph } = openQcow2(img);
+          const { bs, graph } = openQcow2(img, UNMAP);
           const durable = new Uint8Array(SIZE);
           const current = new Uint8Array(SIZE);
           const touched = new Uint8Array(SIZE);

@@ -20,10 +20,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { blockErrorMessage, BlockGraph, createImage, type BlockDriverState } from '../host/storage/index.js';
+import { blockErrorMessage, createImage } from '../host/storage/index.js';
 import type { CheckFix, ImageCheckResult } from '../host/storage/image-api.js';
-import { newBlockEnv } from '../host/storage/testing.js';
 import { peersAvailable, runPeer } from './peers/debian-peers.js';
+import { openQcow2, qemuRaw, readAll } from './support/qcow2-io.js';
 import { firstDiff, runs } from './support/vm.js';
 
 const enabled = peersAvailable('qemu-img', 'qemu-io');
@@ -33,27 +33,8 @@ let seq = 0;
 const fresh = (name: string): string => join(dir, `${seq++}-${name}`);
 const acct = () => ({ ns: 0 });
 
-function openQcow2(file: string, readOnly: boolean): { bs: BlockDriverState; graph: BlockGraph } {
-  const graph = new BlockGraph(newBlockEnv());
-  const r = graph.blockdevAdd({ driver: 'qcow2', 'read-only': readOnly, file: { driver: 'file', filename: file } });
-  if (E.isLeft(r)) throw new Error(blockErrorMessage(r.left));
-  return { bs: r.right, graph };
-}
 
-function readAll(bs: BlockDriverState): Uint8Array {
-  const out = new Uint8Array(bs.getLength());
-  const err = bs.preadv(0, out, acct());
-  if (err) throw new Error(err.message);
-  return out;
-}
 
-function qemuRaw(img: string, snapshot?: string): Uint8Array {
-  const raw = `${img}.${seq++}.raw`;
-  runPeer('qemu-img', ['convert', ...(snapshot ? ['-l', `snapshot.name=${snapshot}`] : []), '-O', 'raw', img, raw]);
-  const b = new Uint8Array(readFileSync(raw));
-  rmSync(raw);
-  return b;
-}
 
 interface QemuCheck {
   corruptions: number;
@@ -67,7 +48,7 @@ function qemuCheck(img: string, repair?: 'all' | 'leaks'): QemuCheck {
 }
 
 function ourCheck(img: string, fix: CheckFix = { leaks: false, errors: false }): ImageCheckResult {
-  const { bs, graph } = openQcow2(img, !fix.leaks && !fix.errors);
+  const { bs, graph } = openQcow2(img, { 'read-only': !fix.leaks && !fix.errors });
   const r = bs.drv.check!(bs.opaque, fix, acct());
   graph.close();
   if (E.isLeft(r)) throw new Error(blockErrorMessage(r.left));
@@ -96,12 +77,12 @@ describe.skipIf(!enabled)('qcow2 internal snapshots against qemu-img 7.2', () =>
         });
         runPeer('qemu-io', ['-f', 'qcow2', '-c', 'write -z 4096 70000', img]);
         for (let i = 0; i < rounds.length; i++) {
-          const { bs, graph } = openQcow2(img, true);
+          const { bs, graph } = openQcow2(img, { 'read-only': true });
           expect(bs.drv.snapshots!.loadTmp(bs.opaque, `s${i}`)).toBeNull();
           expect(firstDiff(readAll(bs), qemuRaw(img, `s${i}`))).toBe(-1);
           graph.close();
         }
-        const { bs, graph } = openQcow2(img, true);
+        const { bs, graph } = openQcow2(img, { 'read-only': true });
         expect(firstDiff(readAll(bs), qemuRaw(img))).toBe(-1);
         expect(bs.drv.snapshots!.list(bs.opaque).map((s) => [s.id, s.name])).toEqual(rounds.map((_, i) => [String(i + 1), `s${i}`]));
         graph.close();
@@ -121,7 +102,7 @@ describe.skipIf(!enabled)('qcow2 internal snapshots against qemu-img 7.2', () =>
         if (E.isLeft(made)) throw new Error(blockErrorMessage(made.left));
         const model = new Uint8Array(1 << 20);
         const shots: Uint8Array[] = [];
-        const { bs, graph } = openQcow2(img, false);
+        const { bs, graph } = openQcow2(img, { 'read-only': false });
         rounds.forEach((ws, i) => {
           for (const w of ws) {
             const n = Math.min(w.len, (1 << 20) - w.off);
@@ -141,7 +122,7 @@ describe.skipIf(!enabled)('qcow2 internal snapshots against qemu-img 7.2', () =>
         expect(firstDiff(qemuRaw(img), model)).toBe(-1);
         runPeer('qemu-img', ['snapshot', '-a', 'n0', img]);
         runPeer('qemu-img', ['snapshot', '-d', `n${rounds.length - 1}`, img]);
-        const after = openQcow2(img, true);
+        const after = openQcow2(img, { 'read-only': true });
         expect(firstDiff(readAll(after.bs), shots[0])).toBe(-1);
         after.graph.close();
         const c = ourCheck(img);
@@ -164,7 +145,7 @@ describe.skipIf(!enabled)('qcow2 snapshots with 1-bit refcounts', () => {
     const r = spawnSync('qemu-img', ['snapshot', '-c', 's', theirs], { encoding: 'utf8' });
     expect(r.stderr.trim()).toBe("qemu-img: Could not create snapshot 's': -22 (Invalid argument)");
     const ours = mk();
-    const { bs, graph } = openQcow2(ours, false);
+    const { bs, graph } = openQcow2(ours, { 'read-only': false });
     const err = bs.drv.snapshots!.create(bs.opaque, { name: 's', vmStateSize: 0, dateSec: 0, dateNsec: 0, vmClockNs: 0 });
     graph.close();
     expect(err && blockErrorMessage(err)).toBe('-22 (Invalid argument)');

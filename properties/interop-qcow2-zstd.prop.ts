@@ -23,9 +23,9 @@ import { capture } from '../cli/test-support.js';
 import { runImg } from '../cli/img/index.js';
 import { COMPRESSION_ZSTD } from '../host/storage/drivers/qcow2/format/header.js';
 import { decompressCluster } from '../host/storage/drivers/qcow2/compress.js';
-import { blockErrorMessage, BlockGraph, createImage, type BlockDriverState } from '../host/storage/index.js';
-import { newBlockEnv } from '../host/storage/testing.js';
+import { blockErrorMessage, createImage } from '../host/storage/index.js';
 import { peersAvailable, runPeer } from './peers/debian-peers.js';
+import { openQcow2, qemuRaw, readAll } from './support/qcow2-io.js';
 import { runs } from './support/vm.js';
 
 const enabled = peersAvailable('qemu-img', 'qemu-io');
@@ -54,25 +54,8 @@ function content(kind: Kind, len: number, v: number): Uint8Array {
   });
 }
 
-function openQcow2(file: string): { bs: BlockDriverState; graph: BlockGraph } {
-  const graph = new BlockGraph(newBlockEnv());
-  const r = graph.blockdevAdd({ driver: 'qcow2', file: { driver: 'file', filename: file } });
-  if (E.isLeft(r)) throw new Error(blockErrorMessage(r.left));
-  return { bs: r.right, graph };
-}
 
-function readAll(bs: BlockDriverState): Uint8Array {
-  const out = new Uint8Array(bs.getLength());
-  const err = bs.preadv(0, out, acct());
-  if (err) throw new Error(err.message);
-  return out;
-}
 
-function qemuRaw(img: string): Uint8Array {
-  const raw = `${img}.raw`;
-  runPeer('qemu-img', ['convert', '-O', 'raw', img, raw]);
-  return new Uint8Array(readFileSync(raw));
-}
 
 function expectClean(img: string): Record<string, unknown> {
   const out = JSON.parse(runPeer('qemu-img', ['check', '--output=json', img])) as Record<string, unknown>;

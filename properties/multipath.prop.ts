@@ -22,12 +22,12 @@ import { readBio, writeBio } from '../guest/blockdev/bio.js';
 import { Task } from '../guest/kernel/task.js';
 import type { PathSelectorName } from '../guest/dm-multipath/selectors.js';
 import { fsckImage } from '../guest/fs/index.js';
-import { O_CREAT, O_RDONLY, O_WRONLY } from '../guest/vfs/syscalls-api.js';
 import { cmdlineErrorMessage, parseQemuArgs } from '../vm/cmdline/index.js';
 import { sysOk } from '../vm/run-sys.js';
 import { vmErrorMessage } from '../vm/errors.js';
 import { startMachine, type Machine } from '../vm/machine.js';
 import { cutPath, pathErrorMessage, restorePath, startMultipathd, withSecondPath } from '../vm/paths.js';
+import { readGuestFile, writeGuestFile } from '../vm/testing.js';
 import { fillPattern, firstDiff, readBack, runs } from './support/vm.js';
 
 const BS = 4096;
@@ -182,25 +182,10 @@ describe('a file system on /dev/mapper/mpatha', () => {
           if (E.isLeft(r)) throw new Error(pathErrorMessage(r.left));
         });
         const files = s.files.map((n, i) => ({ path: `/mnt/f${i}`, data: fillPattern(new Uint8Array(n), s.seed + i) }));
-        for (const f of files) {
-          const fd = sysOk(m, sys.open(t, f.path, O_CREAT | O_WRONLY));
-          const b = os.allocUser(f.data.length);
-          m.mem.write(b.addr, f.data);
-          expect(sysOk(m, sys.write(t, fd, b))).toBe(f.data.length);
-          sysOk(m, sys.fsync(t, fd));
-          sysOk(m, sys.close(t, fd));
-          os.freeUser(b);
-        }
+        for (const f of files) writeGuestFile(m, t, f.path, f.data);
         sysOk(m, sys.umount(t, '/mnt'));
         sysOk(m, sys.mount(t, '/dev/mapper/mpatha', '/mnt'));
-        for (const f of files) {
-          const fd = sysOk(m, sys.open(t, f.path, O_RDONLY));
-          const b = os.allocUser(f.data.length + 4096);
-          expect(sysOk(m, sys.read(t, fd, b))).toBe(f.data.length);
-          expect(firstDiff(m.mem.read(b.addr, f.data.length), f.data)).toBe(-1);
-          sysOk(m, sys.close(t, fd));
-          os.freeUser(b);
-        }
+        for (const f of files) expect(firstDiff(readGuestFile(m, t, f.path, f.data.length), f.data)).toBe(-1);
         sysOk(m, sys.umount(t, '/mnt'));
         mpd.stop();
         const map = [...mpd.maps.values()][0];

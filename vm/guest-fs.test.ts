@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fsckImage } from '../guest/fs/index.js';
-import { O_CREAT, O_RDONLY, O_RDWR, O_WRONLY } from '../guest/vfs/syscalls-api.js';
+import { O_CREAT, O_RDONLY, O_RDWR } from '../guest/vfs/syscalls-api.js';
 import { firstDifference, pattern } from '../guest/vfs/testing.js';
 import { closeMachine } from './power.js';
 import { runSys, sysOk } from './run-sys.js';
-import { bootVm, e2fsck, e2fsckAvailable, hostImage, vmArgs } from './testing.js';
+import { bootVm, e2fsck, e2fsckAvailable, hostImage, vmArgs, writeGuestFile } from './testing.js';
 
 const withE2fsck = e2fsckAvailable('vm/guest-fs');
 const dir = mkdtempSync(join(tmpdir(), 'iopath-vm-fs-'));
@@ -38,15 +38,7 @@ describe('guest storage stack in a booted VM', () => {
       { path: '/mnt/data/pages', data: pattern(5 * 4096 + 17, 2) },
       { path: '/mnt/big', data: pattern(3 << 20, 3) },
     ];
-    for (const f of files) {
-      const fd = sysOk(m, s.open(t, f.path, O_CREAT | O_WRONLY));
-      const b = os.allocUser(f.data.length);
-      m.mem.write(b.addr, f.data);
-      expect(sysOk(m, s.write(t, fd, b))).toBe(f.data.length);
-      sysOk(m, s.fsync(t, fd));
-      sysOk(m, s.close(t, fd));
-      os.freeUser(b);
-    }
+    for (const f of files) writeGuestFile(m, t, f.path, f.data);
     const readBack = (): void => {
       for (const f of files) {
         expect(sysOk(m, s.stat(t, f.path)).size).toBe(f.data.length);

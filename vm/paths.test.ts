@@ -3,13 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { GuestBlockDevice } from '../guest/blockdev/block-device.js';
 import { readBio } from '../guest/blockdev/bio.js';
 import type { BlkStatus } from '../guest/blockdev/request.js';
-import { O_CREAT, O_RDONLY, O_WRONLY } from '../guest/vfs/syscalls-api.js';
 import { firstDifference, pattern } from '../guest/vfs/testing.js';
 import { specOf } from './cmdline/test-helpers.js';
 import { vmErrorMessage } from './errors.js';
 import { startMachine, type Machine } from './machine.js';
 import { cutPath, mapDevPaths, pathErrorMessage, restorePath, startMultipathd, withSecondPath } from './paths.js';
 import { sysOk } from './run-sys.js';
+import { readGuestFile, writeGuestFile } from './testing.js';
 
 const ARGV = [
   '-blockdev', 'driver=raw,node-name=lun0,file.driver=memory,file.size=4M',
@@ -66,30 +66,6 @@ describe('the multipath map in the guest\'s /dev', () => {
     '-device', 'scsi-hd,bus=scsi1.0,drive=lun0,id=p1,wwn=0x5000c50015ea71ac,share-rw=on',
   ];
 
-  function writeFile(m: Machine, path: string, data: Uint8Array): void {
-    const { os } = m.guest;
-    const t = os.spawn('writer', 0);
-    const fd = sysOk(m, os.syscalls.open(t, path, O_CREAT | O_WRONLY));
-    const b = os.allocUser(data.length);
-    m.mem.write(b.addr, data);
-    expect(sysOk(m, os.syscalls.write(t, fd, b))).toBe(data.length);
-    sysOk(m, os.syscalls.fsync(t, fd));
-    sysOk(m, os.syscalls.close(t, fd));
-    os.freeUser(b);
-  }
-
-  function readFile(m: Machine, path: string, n: number): Uint8Array {
-    const { os } = m.guest;
-    const t = os.spawn('reader', 1);
-    const fd = sysOk(m, os.syscalls.open(t, path, O_RDONLY));
-    const b = os.allocUser(n + 4096);
-    expect(sysOk(m, os.syscalls.read(t, fd, b))).toBe(n);
-    const out = m.mem.read(b.addr, n);
-    sysOk(m, os.syscalls.close(t, fd));
-    os.freeUser(b);
-    return out;
-  }
-
   it('is /dev/dm-0 and /dev/mapper/mpatha: mkfs, mount, files; a cut path loses none of them', () => {
     const booted = startMachine(specOf(FS_ARGV), { record: true });
     if (E.isLeft(booted)) throw new Error(vmErrorMessage(booted.left));
@@ -108,16 +84,16 @@ describe('the multipath map in the guest\'s /dev', () => {
       { path: '/mnt/before', data: pattern(3 * 4096 + 100, 1) },
       { path: '/mnt/after', data: pattern(64 * 1024, 2) },
     ];
-    writeFile(m, files[0].path, files[0].data);
+    writeGuestFile(m, t, files[0].path, files[0].data);
     expect(map.paths.every((p) => p.completed > 0)).toBe(true);
 
     // The first path's link goes; the file system goes on over the second.
     expect(msg(cutPath(m, 'p0'))).toBe('ok');
-    writeFile(m, files[1].path, files[1].data);
+    writeGuestFile(m, t, files[1].path, files[1].data);
     // Remount: everything is read back from the LUN, through the map.
     sysOk(m, os.syscalls.umount(t, '/mnt'));
     sysOk(m, os.syscalls.mount(t, '/dev/mapper/mpatha', '/mnt'));
-    for (const f of files) expect(firstDifference(readFile(m, f.path, f.data.length), f.data)).toBe(-1);
+    for (const f of files) expect(firstDifference(readGuestFile(m, t, f.path, f.data.length), f.data)).toBe(-1);
     expect(map.paths.map((p) => [p.name, p.state])).toEqual([
       ['sda', 'failed'],
       ['sdb', 'active'],

@@ -8,8 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
+import type { Task } from '../guest/kernel/task.js';
+import { O_CREAT, O_RDONLY, O_WRONLY } from '../guest/vfs/syscalls-api.js';
 import { parseQemuArgs } from './cmdline/index.js';
 import { startMachine, type Machine } from './machine.js';
+import { sysOk } from './run-sys.js';
 
 /** Boot a machine from QEMU arguments, recording its trace. */
 export function bootVm(args: readonly string[], seed = 5): Machine {
@@ -45,4 +48,31 @@ export function e2fsckAvailable(who: string): boolean {
 export function e2fsck(path: string): { status: number | null; out: string } {
   const r = spawnSync('e2fsck', ['-fn', path], { encoding: 'utf8' });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+/** open(O_CREAT|O_WRONLY), write all of `data`, fsync, close: a guest file written and made durable by task `t`. */
+export function writeGuestFile(m: Machine, t: Task, path: string, data: Uint8Array): void {
+  const { os } = m.guest;
+  const sys = os.syscalls;
+  const fd = sysOk(m, sys.open(t, path, O_CREAT | O_WRONLY), `open ${path}`);
+  const b = os.allocUser(data.length);
+  m.mem.write(b.addr, data);
+  const n = sysOk(m, sys.write(t, fd, b), `write ${path}`);
+  if (n !== data.length) throw new Error(`write ${path}: ${n} of ${data.length} bytes`);
+  sysOk(m, sys.fsync(t, fd), `fsync ${path}`);
+  sysOk(m, sys.close(t, fd), `close ${path}`);
+  os.freeUser(b);
+}
+
+/** The first `n` bytes of a guest file as task `t` reads them (one read). */
+export function readGuestFile(m: Machine, t: Task, path: string, n: number): Uint8Array {
+  const { os } = m.guest;
+  const sys = os.syscalls;
+  const fd = sysOk(m, sys.open(t, path, O_RDONLY), `open ${path}`);
+  const b = os.allocUser(n + 4096);
+  const got = sysOk(m, sys.read(t, fd, b), `read ${path}`);
+  const out = m.mem.read(b.addr, got);
+  sysOk(m, sys.close(t, fd), `close ${path}`);
+  os.freeUser(b);
+  return out;
 }

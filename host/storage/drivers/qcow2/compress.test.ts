@@ -2,6 +2,7 @@ import * as zlib from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { noise } from './zstd/testing.js';
 import { compressCluster, decompressCluster } from './compress.js';
 import { COMPRESSION_ZLIB, COMPRESSION_ZSTD } from './format/header.js';
 import { readFrame } from './zstd/frame.js';
@@ -14,16 +15,6 @@ const types = [
   ['zlib', COMPRESSION_ZLIB],
   ['zstd', COMPRESSION_ZSTD],
 ] as const;
-
-function noise(n: number, seed: number): Uint8Array {
-  let x = seed >>> 0 || 1;
-  return new Uint8Array(n).map(() => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x & 0xff;
-  });
-}
 
 describe('qcow2 cluster compression', () => {
   for (const [name, type] of types) {

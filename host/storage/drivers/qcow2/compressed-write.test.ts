@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { noise } from './zstd/testing.js';
 import { blockErrorMessage } from '../../errors.js';
 import { BlockGraph } from '../../graph.js';
 import type { BlockDriverState } from '../../node.js';
@@ -30,16 +31,6 @@ function readAll(bs: BlockDriverState): Uint8Array {
   const out = new Uint8Array(bs.getLength());
   expect(bs.preadv(0, out, acct())).toBeNull();
   return out;
-}
-
-function noise(n: number, seed: number): Uint8Array {
-  let x = seed >>> 0 || 1;
-  return new Uint8Array(n).map(() => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x & 0xff;
-  });
 }
 
 describe('qcow2 compressed writes', () => {

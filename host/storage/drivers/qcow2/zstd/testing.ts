@@ -60,3 +60,14 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** `n` bytes of xorshift32 noise from `seed`: data no compressor can shrink. */
+export function noise(n: number, seed: number): Uint8Array {
+  let x = seed >>> 0 || 1;
+  return new Uint8Array(n).map(() => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x & 0xff;
+  });
+}
