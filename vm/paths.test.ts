@@ -8,7 +8,7 @@ import { specOf } from './cmdline/test-helpers.js';
 import { vmErrorMessage } from './errors.js';
 import { startMachine, type Machine } from './machine.js';
 import { cutPath, mapDevPaths, pathErrorMessage, restorePath, startMultipathd, withSecondPath } from './paths.js';
-import { sysOk } from './run-sys.js';
+import { runSys, sysOk } from './run-sys.js';
 import { readGuestFile, writeGuestFile } from './testing.js';
 
 const ARGV = [
@@ -78,6 +78,9 @@ describe('the multipath map in the guest\'s /dev', () => {
 
     const { os } = m.guest;
     const t = os.spawn('admin', 0);
+    // The map holds its paths: mkfs and mount of /dev/sda itself are refused, as Linux's exclusive open is.
+    expect(runSys(m, os.syscalls.mkfsDevice!(t, '/dev/sda'))).toEqual(E.left('EBUSY'));
+    expect(runSys(m, os.syscalls.mount(t, '/dev/sdb', '/mnt'))).toEqual(E.left('EBUSY'));
     sysOk(m, os.syscalls.mkfsDevice!(t, '/dev/mapper/mpatha'));
     sysOk(m, os.syscalls.mount(t, '/dev/mapper/mpatha', '/mnt'));
     const files = [
@@ -100,10 +103,14 @@ describe('the multipath map in the guest\'s /dev', () => {
     ]);
     sysOk(m, os.syscalls.umount(t, '/mnt'));
     mpd.stop();
-    // Every system call returned well; the map's bios went out as clones on its paths.
+    // The map's bios went out as clones on its paths.
     const exits = m.recorder!.events.filter((e) => e.kind === 'syscall' && e.phase === 'exit');
     expect(exits.length).toBeGreaterThan(10);
-    expect(exits.filter((e) => e.kind === 'syscall' && typeof e.ret === 'string')).toEqual([]);
+    // Every one but the two refused on the held paths.
+    expect(exits.filter((e) => e.kind === 'syscall' && typeof e.ret === 'string').map((e) => e.kind === 'syscall' && [e.name, e.ret])).toEqual([
+      ['mkfs', 'EBUSY'],
+      ['mount', 'EBUSY'],
+    ]);
     expect(m.recorder!.events.filter((e) => e.kind === 'bio' && e.dev === 'dm-0').length).toBeGreaterThan(10);
   });
 });

@@ -38,9 +38,15 @@ export interface GuestBlockDevice {
   setScheduler(name: SchedulerName): void;
   /** Counts from the trace (this device's events since it was created). */
   readonly stats: BlockDeviceStats;
+  /**
+   * bd_holder: who claimed the device exclusively (a device-mapper map over it); while
+   * held, mount and mkfs refuse it with EBUSY, as Linux's exclusive open does.
+   */
+  holder: string | undefined;
 }
 
 export class BlockDevice implements GuestBlockDevice {
+  holder: string | undefined = undefined;
   readonly queue: RequestQueue;
   private readonly statsSink: BlockStatsSink;
 

@@ -81,6 +81,8 @@ export function stackLimits(paths: readonly QueueLimits[]): QueueLimits {
 }
 
 export class MultipathDevice implements GuestBlockDevice {
+  /** Nothing stacks on a map here (no LVM over multipath). */
+  holder: string | undefined = undefined;
   readonly name: string;
   readonly alias: string;
   readonly wwid: string;
@@ -141,6 +143,7 @@ export class MultipathDevice implements GuestBlockDevice {
   addPath(p: MpathPath): void {
     if (this.paths.includes(p)) return;
     this.paths.push(p);
+    p.bdev.holder = this.name;
     this.selector.add(p);
     if (p.state === 'failed') this.selector.fail(p);
     else this.pathUp();
@@ -151,6 +154,7 @@ export class MultipathDevice implements GuestBlockDevice {
     const i = this.paths.indexOf(p);
     if (i < 0) return;
     this.paths.splice(i, 1);
+    if (p.bdev.holder === this.name) p.bdev.holder = undefined;
     this.selector.remove(p);
     this.note(`${p.name}: path removed`);
     this.pathsChanged();

@@ -20,6 +20,8 @@ export interface PathBlockDevice {
   readonly limits: QueueLimits;
   /** submit_bio with bi_end_io. */
   submitBioCb(task: Task, bio: Bio, endIo: EndIo): void;
+  /** bd_holder: the map that claimed it. */
+  holder?: string | undefined;
 }
 
 export interface MpathPath {

@@ -27,7 +27,8 @@ import { once, sleepThen } from './wait.js';
 /** The block device at `path`: ENOENT for a missing /dev entry, ENOTBLK for any other path. */
 function device(ctx: VfsContext, path: string): E.Either<Errno, GuestBlockDevice> {
   const dev = ctx.devices.get(path);
-  if (dev) return E.right(dev);
+  // Claimed by a device-mapper map (a multipath path): the exclusive open fails.
+  if (dev) return dev.holder === undefined ? E.right(dev) : E.left('EBUSY');
   return E.left(path.startsWith('/dev/') ? 'ENOENT' : 'ENOTBLK');
 }
 
