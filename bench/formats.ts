@@ -9,6 +9,8 @@
  * - qcow2, fresh: an empty image of as many clusters as writes, one write into each in a
  *   random order, so every measured write allocates a cluster (and extends the file over
  *   the rest of it, which reads as zeroes).
+ * - raw, fresh (for comparison, no target): the same writes at the same offsets into a
+ *   fresh sparse raw image; qcow2 fresh beside it is the format's own share.
  *   Past 2 GiB qcow2 allocates a new refcount block, which flushes the L2 cache (as QEMU
  *   does), and that flush writes back and syncs everything written so far: part of what
  *   allocating costs here.
@@ -163,6 +165,12 @@ export function benchFormats(writes: number, imageBytes = 256 << 20): FormatsRes
       const fresh = make('qcow2', join(dir, 'fresh.qcow2'), n * 65536, { cluster_size: 65536 });
       qcow2.push({ name: 'qcow2 64k, fresh (allocating)', ...allocatingWrites(fresh, n, 65536) });
       fresh.close();
+      // For comparison only (no target): raw writing the same 4 KiB blocks at the same offsets
+      // into a fresh sparse image of the same size — what storing into never-written memory
+      // costs the model whatever the format.
+      const rawFresh = make('raw', join(dir, 'fresh.img'), n * 65536);
+      qcow2.push({ name: 'raw, fresh (same offsets)', ...allocatingWrites(rawFresh, n, 65536) });
+      rawFresh.close();
       rawRuns.push(randomWrites(raw, writes, 2, FLUSH_EVERY));
     }
     raw.close();
