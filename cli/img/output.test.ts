@@ -52,4 +52,7 @@ describe('QDict JSON', () => {
   it('pretty-prints with four-space indents and json-writer escapes', () => {
     expect(toJsonPretty({ a: [1, { b: true }], s: 'x\t\u00e9\u007f/' })).toBe('{\n    "s": "x\\t\\u00E9\\u007F/",\n    "a": [\n        1,\n        {\n            "b": true\n        }\n    ]\n}');
   });
+  it('an empty list is "[", a newline and "]" at its indent (a bitmap without flags)', () => {
+    expect(toJsonPretty({ flags: [] })).toBe('{\n    "flags": [\n    ]\n}');
+  });
 });

@@ -70,7 +70,8 @@ export function toJsonPretty(v: QValue, indent = 0): string {
   if (typeof v === 'number' || typeof v === 'bigint') return String(v);
   const pad = ' '.repeat(4 * (indent + 1));
   const end = ' '.repeat(4 * indent);
-  if (isList(v)) return `[\n${v.map((e) => pad + toJsonPretty(e, indent + 1)).join(',\n')}\n${end}]`;
+  // QEMU's JSON writer: an empty list is "[", a newline and "]" at the list's indent.
+  if (isList(v)) return v.length ? `[\n${v.map((e) => pad + toJsonPretty(e, indent + 1)).join(',\n')}\n${end}]` : `[\n${end}]`;
   const d = v as QDict;
   const body = qdictOrder(d).map((k) => `${pad}${quote(k)}: ${toJsonPretty(d[k]!, indent + 1)}`);
   return `{\n${body.join(',\n')}\n${end}}`;

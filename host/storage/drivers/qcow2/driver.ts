@@ -28,6 +28,8 @@ import { qcow2Write } from './write.js';
 import { qcow2Check } from './check/index.js';
 import { qcow2SnapshotOps } from './snapshot/index.js';
 import { makeEmpty } from './make-empty.js';
+import { imageBitmapInfo } from './bitmaps/info.js';
+import { markWritten, resizeBitmaps, truncateBitmapsCheck } from './bitmaps/persist.js';
 import { qcow2Discard, qcow2WriteZeroes } from './zero-discard.js';
 
 /** The driver's state: the qcow2 state and how to reopen it after a power cut. */
@@ -90,10 +92,11 @@ export const qcow2Driver: BlockDriver<Qcow2Node, typeof QCOW2_OPTIONS> = {
   open: openNode,
 
   preadv: (n, offset, buf, acct) => qcow2Read(st(n), offset, buf, acct),
-  pwritev: (n, offset, data, _flags, acct) => qcow2Write(st(n), offset, data, acct),
-  writeZeroes: (n, offset, bytes, flags, acct) => qcow2WriteZeroes(st(n), offset, bytes, flags, acct),
-  discard: (n, offset, bytes, acct) => qcow2Discard(st(n), offset, bytes, acct),
-  writeCompressed: (n, offset, data, acct) => qcow2WriteCompressed(st(n), offset, data, acct),
+  // Each write sets the bits of the enabled persistent bitmaps first (bdrv_set_dirty, which QEMU calls whatever the outcome).
+  pwritev: (n, offset, data, _flags, acct) => (markWritten(st(n), offset, data.length), qcow2Write(st(n), offset, data, acct)),
+  writeZeroes: (n, offset, bytes, flags, acct) => (markWritten(st(n), offset, bytes), qcow2WriteZeroes(st(n), offset, bytes, flags, acct)),
+  discard: (n, offset, bytes, acct) => (markWritten(st(n), offset, bytes), qcow2Discard(st(n), offset, bytes, acct)),
+  writeCompressed: (n, offset, data, acct) => (markWritten(st(n), offset, data.length), qcow2WriteCompressed(st(n), offset, data, acct)),
 
   flushToOs(n, acct) {
     const s = st(n);
@@ -117,7 +120,10 @@ export const qcow2Driver: BlockDriver<Qcow2Node, typeof QCOW2_OPTIONS> = {
   },
 
   truncate(n, size) {
-    return st(n).broken ? ioError('ENOMEDIUM', st(n).broken!) : qcow2Truncate(st(n), size, 'off', { ns: 0 });
+    if (st(n).broken) return ioError('ENOMEDIUM', st(n).broken!);
+    const err = (size % 512 === 0 ? truncateBitmapsCheck(st(n)) : null) ?? qcow2Truncate(st(n), size, 'off', { ns: 0 });
+    if (!err) resizeBitmaps(st(n), st(n).size);
+    return err;
   },
 
   getLength: (n) => st(n).size,
@@ -135,6 +141,8 @@ export const qcow2Driver: BlockDriver<Qcow2Node, typeof QCOW2_OPTIONS> = {
     const v3 = s.version >= 3;
     const data: Record<string, unknown> = { compat: v3 ? '1.1' : '0.10', 'compression-type': s.compressionType === COMPRESSION_ZSTD ? 'zstd' : 'zlib' };
     if (v3) data['lazy-refcounts'] = (s.compatibleFeatures & COMPAT_LAZY_REFCOUNTS) !== 0n;
+    const bitmaps = v3 ? imageBitmapInfo(s) : undefined;
+    if (bitmaps) data.bitmaps = bitmaps;
     data['refcount-bits'] = 2 ** s.refcountOrder;
     if (v3) {
       if (s.hasDataFile && s.dataFileName !== undefined) data['data-file'] = s.dataFileName;

@@ -1,6 +1,7 @@
 /**
- * A node's life after the header is parsed (block/qcow2.c): the writable-open fix-ups
- * (unknown autoclear bits cleared, a dirty image repaired), close (caches written back,
+ * A node's life after the header is parsed (block/qcow2.c): persistent bitmaps loaded and
+ * checked, the writable-open fix-ups (unknown autoclear bits cleared, inconsistent bitmaps
+ * dropped, a dirty image repaired), close (caches written back,
  * dirty bit cleared: qcow2_inactivate), and the model's power cut, after which the state
  * is read again from what reached the disk.
  */
@@ -8,6 +9,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { IoAcct } from '../../driver.js';
 import type { BlockError } from '../../errors.js';
 import type { BlockDriverState } from '../../node.js';
+import { loadBitmaps, type LoadedBitmap } from './bitmaps/load.js';
+import { storeBitmaps, trackBitmaps } from './bitmaps/persist.js';
 import { INCOMPAT_DIRTY } from './format/features.js';
 import { flushCaches, markClean, updateHeader } from './header-update.js';
 import { attachOverlapChecks, loadState, readImageHeader, type Qcow2Options } from './open.js';
@@ -62,11 +65,22 @@ export function openState(p: NodeParams, acct: IoAcct): E.Either<BlockError, Qco
   }
   const bad = E.isRight(st) && openCheck && !p.check ? openCheck(st.right, acct) : null;
   if (bad) return E.left(bad);
-  if (E.isLeft(st) || p.readOnly) return st;
+  if (E.isLeft(st)) return st;
   const s = st.right;
+  // Set explicitly: a reload after a power cut copies this state over the old one.
+  s.persistentBitmaps = undefined;
+  let loaded: LoadedBitmap[] | undefined;
+  if (s.bitmaps) {
+    // qcow2_load_dirty_bitmaps: consistent bitmaps must load, or the image does not open.
+    const l = loadBitmaps({ file: s.file, clusterSize: s.clusterSize, diskSize: s.size }, s.bitmaps, acct);
+    if (E.isLeft(l)) return E.left({ _tag: 'DriverError', driver: 'qcow2', message: l.left });
+    loaded = l.right;
+  }
+  if (p.readOnly) return st;
   p.file.growable = true;
   if (p.dataFile) p.dataFile.growable = true;
-  if (s.autoclearFeatures !== img.right.header.autoclearFeatures) {
+  // Bitmaps a program without bitmap support left behind are dropped from the header, as QEMU does.
+  if (s.autoclearFeatures !== img.right.header.autoclearFeatures || img.right.extensions.bitmapsIgnored) {
     const err = updateHeader(s, acct);
     if (err) return E.left({ _tag: 'DriverError', driver: 'qcow2', message: `Could not update qcow2 header: ${err.message}` });
   }
@@ -79,12 +93,18 @@ export function openState(p: NodeParams, acct: IoAcct): E.Either<BlockError, Qco
       s.keepDirty = true;
     }
   }
+  if (loaded && !p.check) {
+    const why = trackBitmaps(s, loaded, acct);
+    if (why) return E.left({ _tag: 'DriverError', driver: 'qcow2', message: why });
+  }
   return st;
 }
 
-/** qcow2_inactivate: write the caches back and, unless refcounts were left unrepaired, mark the image clean. */
+/** qcow2_inactivate: store the bitmaps, write the caches back and, unless refcounts were left unrepaired, mark the image clean. */
 export function closeState(s: Qcow2State, acct: IoAcct): void {
   if (s.readOnly || s.broken) return;
+  // A bitmap that cannot be stored stays marked in use: inconsistent, never wrong.
+  storeBitmaps(s, acct);
   const err = flushCaches(s, acct);
   if (!err && !s.keepDirty) markClean(s, acct);
 }

@@ -8,7 +8,7 @@ import type { IoAcct } from '../../driver.js';
 import type { BlockError } from '../../errors.js';
 import type { BlockDriverState } from '../../node.js';
 import type { OptionTable, ParsedOptions } from '../../options.js';
-import { AUTOCLEAR_DATA_FILE_RAW, AUTOCLEAR_MASK, AUTOCLEAR_BITMAPS, COMPAT_LAZY_REFCOUNTS, INCOMPAT_DATA_FILE } from './format/features.js';
+import { AUTOCLEAR_DATA_FILE_RAW, AUTOCLEAR_MASK, COMPAT_LAZY_REFCOUNTS, INCOMPAT_DATA_FILE } from './format/features.js';
 import { decodeHeader, hasExtL2, l2Entries, V3_HEADER_LENGTH } from './format/header.js';
 import { parseImageHeader, type ParsedImage } from './format/image-header.js';
 import { L2E_SIZE_EXTENDED, L2E_SIZE_NORMAL, SUBCLUSTERS_PER_CLUSTER } from './format/l2-entry.js';
@@ -172,8 +172,8 @@ export function loadState(p: OpenParams, img: ParsedImage, acct: IoAcct): E.Eith
     freeByteOffset: 0,
     incompatibleFeatures: h.incompatibleFeatures,
     compatibleFeatures: h.compatibleFeatures,
-    // A writer clears the autoclear bits it does not maintain (bitmaps are not kept up to date here).
-    autoclearFeatures: writable ? h.autoclearFeatures & AUTOCLEAR_MASK & ~AUTOCLEAR_BITMAPS : h.autoclearFeatures,
+    // A writer clears the autoclear bits it does not know (bitmaps are kept true: bitmaps/persist.ts).
+    autoclearFeatures: writable ? h.autoclearFeatures & AUTOCLEAR_MASK : h.autoclearFeatures,
     compressionType: h.compressionType,
     cryptMethod: h.cryptMethod,
     nbSnapshots: h.nbSnapshots,

@@ -6,6 +6,7 @@
 import type { BlockIoError } from '../../block-backend-api.js';
 import { ioError } from '../../errors.js';
 import type { BlockDriverState } from '../../node.js';
+import type { TrackedBitmap } from './bitmaps/persist.js';
 import type { SnapshotView } from './check/overlap.js';
 import type { BitmapsExtension, RawExtension } from './format/extensions.js';
 import type { L2Geometry } from './format/l2-entry.js';
@@ -78,6 +79,8 @@ export interface Qcow2State extends L2Geometry {
   unknownExtensions: RawExtension[];
   crypto: { readonly offset: number; readonly length: number } | undefined;
   bitmaps: BitmapsExtension | undefined;
+  /** The persistent bitmaps kept up to date while the image is open for writing (bitmaps/persist.ts). */
+  persistentBitmaps?: TrackedBitmap[];
   backingFile: string | undefined;
   backingFormat: string | undefined;
   dataFileName: string | undefined;

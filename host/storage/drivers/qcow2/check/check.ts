@@ -6,7 +6,8 @@
  * 1. the snapshot table is read again from the header (too many or too big entries are
  *    dropped with -r all);
  * 2. every reference is counted (header, active and snapshot L1/L2 trees, data and
- *    compressed clusters, snapshot table, refcount table and blocks, crypto header) and
+ *    compressed clusters, snapshot table, refcount table and blocks, crypto header,
+ *    persistent bitmaps' directory, tables and data) and
  *    compared with the refcounts on disk; refcounts are fixed as asked, and the refcount
  *    structure rebuilt when it cannot be trusted (with -r all);
  * 3. COPIED flags are checked against the refcounts;
@@ -26,6 +27,7 @@ import { OFF_NB_SNAPSHOTS, readSnapshotTable, writeSnapshotTable, type SnapshotT
 import { STRERROR } from '../../../errors.js';
 import { addCheckResult, ERROR_REPORT, hx0, incRefcounts, NO_FIX, repairing, toCheckResult, zeroCounts, type CheckCounts, type CheckCtx } from './context.js';
 import { Imrt } from './imrt.js';
+import { checkBitmapsRefcounts } from './bitmaps.js';
 import { checkOflagCopied } from './oflag-copied.js';
 import { rebuildRefcountStructure } from './rebuild.js';
 import { checkRefblocks, compareRefcounts } from './refblocks.js';
@@ -59,6 +61,7 @@ function calculateRefcounts(ctx: CheckCtx, fix: CheckFix, rebuild: { value: bool
   if (!incRefcounts(ctx, s.snapshotsOffset, ctx.snapshotsSize)) return false;
   if (!incRefcounts(ctx, s.reftableOffset, s.reftable.length * 8)) return false;
   if (s.crypto && s.crypto.length && !incRefcounts(ctx, s.crypto.offset, s.crypto.length)) return false;
+  if (!checkBitmapsRefcounts(ctx)) return false;
   return checkRefblocks(ctx, fix, rebuild);
 }
 
@@ -219,7 +222,7 @@ export function qcow2Check(s: Qcow2State, fix: CheckFix, acct: IoAcct): E.Either
     }
   }
   addCheckResult(result, refRes, true);
-  if (result.checkErrors) {
+  if (result.checkErrors || result.failed !== undefined) {
     addCheckResult(result, snapRes, false);
     return E.right(toCheckResult(result, messages));
   }

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeExtensions, encodeExtension, interpretExtensions, EXT_BACKING_FORMAT } from './extensions.js';
+import { decodeExtensions, encodeBitmapsExtension, encodeExtension, interpretExtensions, EXT_BACKING_FORMAT, EXT_BITMAPS } from './extensions.js';
 import { decodeFeatureTable, encodeFeatureTable, QEMU_FEATURE_TABLE, unsupportedFeatureMessage } from './features.js';
 import { decodeHeader, encodeHeaderCluster, type HeaderCluster } from './header.js';
 import { getL2, getL2Bitmap, l1Copied, l1Offset, setL1, setL2, setL2Bitmap, setL2Compressed, subclusterType } from './l2-entry.js';
@@ -142,7 +142,7 @@ describe('qcow2 header and extensions', () => {
           const start = h.right.headerLength;
           const raw = decodeExtensions(enc.right, start, h.right.backingFileOffset || 2 ** r.bits);
           if (E.isLeft(raw)) throw new Error(raw.left);
-          const ext = interpretExtensions(raw.right, { luks: false, clusterSize: 2 ** r.bits });
+          const ext = interpretExtensions(raw.right, { luks: false, clusterSize: 2 ** r.bits, autoclearBitmaps: true });
           if (E.isLeft(ext)) throw new Error(ext.left);
           expect(ext.right.backingFormat).toBe(r.fmt);
           expect(ext.right.unknown.map((u) => u.magic)).toEqual([...unknown].reverse().map((u) => u.magic));
@@ -170,17 +170,32 @@ describe('qcow2 header and extensions', () => {
     expect(decodeExtensions(e, 0, 10)).toEqual(E.left('Header extension too large'));
     const long = encodeExtension(EXT_BACKING_FORMAT, new Uint8Array(16).fill(0x61));
     const raw = decodeExtensions(long, 0, long.length);
-    expect(E.isRight(raw) && interpretExtensions(raw.right, { luks: false, clusterSize: 65536 })).toEqual(E.left('ERROR: ext_backing_format: len=16 too large (>=16)'));
+    expect(E.isRight(raw) && interpretExtensions(raw.right, { luks: false, clusterSize: 65536, autoclearBitmaps: true })).toEqual(E.left('ERROR: ext_backing_format: len=16 too large (>=16)'));
+  });
+
+  it('a bitmaps extension is checked only while its autoclear bit is set; with the bit clear it is ignored', () => {
+    const data = encodeBitmapsExtension({ nbBitmaps: 0, directorySize: 8, directoryOffset: 100 });
+    const raw = [{ magic: EXT_BITMAPS, data }];
+    expect(interpretExtensions(raw, { luks: false, clusterSize: 65536, autoclearBitmaps: true })).toEqual(E.left('found bitmaps extension with zero bitmaps'));
+    const ignored = interpretExtensions(raw, { luks: false, clusterSize: 65536, autoclearBitmaps: false });
+    expect(E.isRight(ignored) && [ignored.right.bitmaps, ignored.right.bitmapsIgnored]).toEqual([undefined, true]);
+    // The length is checked either way, as QEMU does.
+    expect(interpretExtensions([{ magic: EXT_BITMAPS, data: data.subarray(0, 16) }], { luks: false, clusterSize: 512, autoclearBitmaps: false })).toEqual(
+      E.left('bitmaps_ext: Invalid extension length'),
+    );
+    const good = { nbBitmaps: 2, directorySize: 64, directoryOffset: 0x2b0000 };
+    const ok = interpretExtensions([{ magic: EXT_BITMAPS, data: encodeBitmapsExtension(good) }], { luks: false, clusterSize: 65536, autoclearBitmaps: true });
+    expect(E.isRight(ok) && [ok.right.bitmaps, ok.right.bitmapsIgnored]).toEqual([good, false]);
   });
 
   it('decoding arbitrary bytes never throws (property)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.nat(600), fc.nat(600), (bytes, a, b) => {
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 600 }), fc.nat(600), fc.nat(600), fc.boolean(), (bytes, a, b, autoclearBitmaps) => {
         decodeHeader(bytes);
         decodeExtensions(bytes, a, b);
         decodeFeatureTable(bytes);
         const raw = decodeExtensions(bytes, Math.min(a, b), Math.max(a, b));
-        if (E.isRight(raw)) interpretExtensions(raw.right, { luks: true, clusterSize: 512 });
+        if (E.isRight(raw)) interpretExtensions(raw.right, { luks: true, clusterSize: 512, autoclearBitmaps });
       }),
       { numRuns: 500 },
     );

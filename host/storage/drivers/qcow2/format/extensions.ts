@@ -20,8 +20,8 @@ export const EXT_DATA_FILE = 0x44415441;
 export const MAX_BACKING_FORMAT = 15;
 /** The bitmaps extension's fixed size, and QEMU's limits on it. */
 export const BITMAPS_EXT_SIZE = 24;
-const QCOW2_MAX_BITMAPS = 65535;
-const QCOW2_MAX_BITMAP_DIRECTORY_SIZE = 1024 * QCOW2_MAX_BITMAPS;
+export const QCOW2_MAX_BITMAPS = 65535;
+export const QCOW2_MAX_BITMAP_DIRECTORY_SIZE = 1024 * QCOW2_MAX_BITMAPS;
 const CRYPTO_EXT_SIZE = 16;
 
 export interface RawExtension {
@@ -41,7 +41,13 @@ export interface HeaderExtensions {
   readonly dataFile?: string;
   readonly featureTable?: readonly FeatureName[];
   readonly crypto?: { readonly offset: number; readonly length: number };
+  /** The bitmaps extension, when the autoclear bit says its bitmaps are consistent. */
   readonly bitmaps?: BitmapsExtension;
+  /**
+   * The image has a bitmaps extension but its autoclear bit is clear: a program without
+   * bitmap support wrote to it. QEMU ignores the extension and drops it on a writable open.
+   */
+  readonly bitmapsIgnored?: boolean;
   /** Unknown extensions, in the order QEMU writes them back (the reverse of reading). */
   readonly unknown: readonly RawExtension[];
 }
@@ -83,12 +89,16 @@ export function encodeExtension(magic: number, data: Uint8Array): Uint8Array {
 }
 
 /** The known extensions' meaning, checked as qcow2_read_extensions checks it. */
-export function interpretExtensions(raw: readonly RawExtension[], opts: { readonly luks: boolean; readonly clusterSize: number }): E.Either<string, HeaderExtensions> {
+export function interpretExtensions(
+  raw: readonly RawExtension[],
+  opts: { readonly luks: boolean; readonly clusterSize: number; readonly autoclearBitmaps: boolean },
+): E.Either<string, HeaderExtensions> {
   let backingFormat: string | undefined;
   let dataFile: string | undefined;
   let featureTable: FeatureName[] | undefined;
   let crypto: HeaderExtensions['crypto'];
   let bitmaps: BitmapsExtension | undefined;
+  let bitmapsIgnored = false;
   const unknown: RawExtension[] = [];
   for (const ext of raw) {
     const view = new DataView(ext.data.buffer, ext.data.byteOffset, ext.data.byteLength);
@@ -108,6 +118,10 @@ export function interpretExtensions(raw: readonly RawExtension[], opts: { readon
         break;
       case EXT_BITMAPS: {
         if (ext.data.length !== BITMAPS_EXT_SIZE) return E.left('bitmaps_ext: Invalid extension length');
+        if (!opts.autoclearBitmaps) {
+          bitmapsIgnored = true;
+          break;
+        }
         if (view.getUint32(4) !== 0) return E.left('bitmaps_ext: Reserved field is not zero');
         const b = { nbBitmaps: view.getUint32(0), directorySize: u64(view, 8), directoryOffset: u64(view, 16) };
         if (b.nbBitmaps > QCOW2_MAX_BITMAPS) return E.left(`bitmaps_ext: Image has ${b.nbBitmaps} bitmaps, exceeding the QEMU supported maximum of ${QCOW2_MAX_BITMAPS}`);
@@ -126,7 +140,7 @@ export function interpretExtensions(raw: readonly RawExtension[], opts: { readon
         unknown.unshift(ext);
     }
   }
-  return E.right({ backingFormat, dataFile, featureTable, crypto, bitmaps, unknown });
+  return E.right({ backingFormat, dataFile, featureTable, crypto, bitmaps, bitmapsIgnored, unknown });
 }
 
 /** The bitmaps extension's data. */

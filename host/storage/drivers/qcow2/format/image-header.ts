@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeExtensions, interpretExtensions, type HeaderExtensions } from './extensions.js';
-import { INCOMPAT_CORRUPT, INCOMPAT_MASK, unsupportedFeatureMessage } from './features.js';
+import { AUTOCLEAR_BITMAPS, INCOMPAT_CORRUPT, INCOMPAT_MASK, unsupportedFeatureMessage } from './features.js';
 import {
   CRYPT_AES,
   CRYPT_LUKS,
@@ -54,10 +54,11 @@ export function parseImageHeader(cluster: Uint8Array, o: ParseOptions): E.Either
   if (cluster.length < cs) return E.left(`qcow2 header: ${cluster.length} bytes given for a ${cs}-byte cluster`);
   const unknownHeaderFields = h.headerLength > V3_HEADER_LENGTH ? cluster.slice(V3_HEADER_LENGTH, h.headerLength) : new Uint8Array(0);
   const extEnd = h.backingFileOffset || cs;
+  const autoclearBitmaps = (h.autoclearFeatures & AUTOCLEAR_BITMAPS) !== 0n;
   const unknown = h.incompatibleFeatures & ~INCOMPAT_MASK;
   if (unknown) {
     const raw = decodeExtensions(cluster, h.headerLength, extEnd);
-    const table = E.isRight(raw) ? E.getOrElse(() => ({ unknown: [] }) as HeaderExtensions)(interpretExtensions(raw.right, { luks: true, clusterSize: cs })) : undefined;
+    const table = E.isRight(raw) ? E.getOrElse(() => ({ unknown: [] }) as HeaderExtensions)(interpretExtensions(raw.right, { luks: true, clusterSize: cs, autoclearBitmaps })) : undefined;
     return E.left(unsupportedFeatureMessage(table?.featureTable ?? [], unknown));
   }
   if (h.incompatibleFeatures & INCOMPAT_CORRUPT && o.writable) return E.left('qcow2: Image is corrupt; cannot be opened read/write');
@@ -88,7 +89,7 @@ export function parseImageHeader(cluster: Uint8Array, o: ParseOptions): E.Either
   if (h.l1Size < l1Needed) return E.left('L1 table is too small');
   const raw = decodeExtensions(cluster, h.headerLength, extEnd);
   if (E.isLeft(raw)) return raw;
-  const ext = interpretExtensions(raw.right, { luks: false, clusterSize: cs });
+  const ext = interpretExtensions(raw.right, { luks: false, clusterSize: cs, autoclearBitmaps });
   if (E.isLeft(ext)) return ext;
   let backingFile: string | undefined;
   if (h.backingFileOffset !== 0) {
