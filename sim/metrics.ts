@@ -4,7 +4,7 @@
  * and the `done` phase) are counted; device setup and drain are left out, as `perf kvm
  * stat` around a fio run would leave out boot.
  */
-import { EXIT_REASONS, type ExitHandler, type ExitPurpose, type ExitReason, type IrqPath, type TraceEvent, type TraceSink } from './trace.js';
+import { EXIT_REASONS, sinkOf, type ExitHandler, type ExitPurpose, type ExitReason, type IrqPath, type TraceEvent, type TraceSink } from './trace.js';
 
 export interface MetricsSnapshot {
   windowNs: number;
@@ -200,8 +200,72 @@ export class Metrics {
     };
   }
 
-  readonly sink: TraceSink = (e: TraceEvent) => {
-    if (e.kind === 'phase') {
+  /**
+   * One handler per kind counted, so that each sees events of one shape. Outside the
+   * measured window only `phase` and syscall entries matter.
+   */
+  readonly sink: TraceSink = sinkOf({
+    work: (e) => {
+      if (!this.inWindow) return;
+      const b = this.m.busyNs;
+      b[e.ctx] = (b[e.ctx] ?? 0) + e.durNs;
+    },
+    'io-submit': (e) => {
+      if (this.inWindow) this.m.bytes += e.sectors * 512;
+    },
+    kick: (e) => {
+      if (!this.inWindow) return;
+      if (e.notify) this.m.kicks++;
+      else this.m.kicksSuppressed++;
+    },
+    used: (e) => {
+      if (this.inWindow && !e.interrupt) this.m.interruptsSuppressed++;
+    },
+    'io-complete': (e) => {
+      if (!this.inWindow || e.op === 'get-id') return;
+      const m = this.m;
+      m.ios++;
+      if (e.status !== 'ok') m.ioErrors++;
+      m.latenciesNs.push(e.latencyNs);
+    },
+    exit: (e) => {
+      if (!this.inWindow) return;
+      const x = this.m.exits;
+      x.total++;
+      x.byReason[e.reason]++;
+      x.byHandler[e.handler]++;
+      x.byPurpose[e.purpose] = (x.byPurpose[e.purpose] ?? 0) + 1;
+      x.timeNs += e.costNs;
+    },
+    notify: () => {
+      if (this.inWindow) this.m.notifications++;
+    },
+    irq: (e) => {
+      if (!this.inWindow) return;
+      const m = this.m;
+      m.interrupts++;
+      m.irqByPath[e.path] = (m.irqByPath[e.path] ?? 0) + 1;
+    },
+    'device-error': () => {
+      if (this.inWindow) this.m.deviceErrors++;
+    },
+    'io-dispatch': (e) => this.block(e),
+    bio: (e) => this.block(e),
+    'bio-split': (e) => this.block(e),
+    'rq-alloc': (e) => this.block(e),
+    merge: (e) => this.block(e),
+    'plug-flush': (e) => this.block(e),
+    flush: (e) => this.block(e),
+    'rq-timeout': (e) => this.block(e),
+    pagecache: (e) => {
+      if (this.inWindow) countPageCacheEvent(this.m.pagecache, e);
+    },
+    syscall: (e) => {
+      // A call that enters before the window and returns in it is timed from its entry.
+      if (this.inWindow) countSyscallEvent(this.m.syscalls, this.syscallStart, e);
+      else if (e.phase === 'enter') this.syscallStart.set(e.pid, e.t);
+    },
+    phase: (e) => {
       if (e.name === 'run') {
         // A new measured window: counts start again from zero.
         this.m = Metrics.empty();
@@ -211,76 +275,12 @@ export class Metrics {
         this.inWindow = false;
         this.end = e.t;
       }
-      return;
-    }
-    if (!this.inWindow) {
-      // A call that enters before the window and returns in it is timed from its entry.
-      if (e.kind === 'syscall' && e.phase === 'enter') this.syscallStart.set(e.pid, e.t);
-      return;
-    }
-    const m = this.m;
-    // Cases in the order of how often they come (per I/O: work several times, then the request's own events).
-    switch (e.kind) {
-      case 'work':
-        m.busyNs[e.ctx] = (m.busyNs[e.ctx] ?? 0) + e.durNs;
-        break;
-      case 'io-submit':
-        m.bytes += e.sectors * 512;
-        break;
-      case 'kick':
-        if (e.notify) m.kicks++;
-        else m.kicksSuppressed++;
-        break;
-      case 'used':
-        if (!e.interrupt) m.interruptsSuppressed++;
-        break;
-      case 'io-complete':
-        if (e.op === 'get-id') break;
-        m.ios++;
-        if (e.status !== 'ok') m.ioErrors++;
-        m.latenciesNs.push(e.latencyNs);
-        break;
-      case 'device-request':
-      case 'device-complete':
-      case 'block':
-        break;
-      case 'exit':
-        m.exits.total++;
-        m.exits.byReason[e.reason]++;
-        m.exits.byHandler[e.handler]++;
-        m.exits.byPurpose[e.purpose] = (m.exits.byPurpose[e.purpose] ?? 0) + 1;
-        m.exits.timeNs += e.costNs;
-        break;
-      case 'notify':
-        m.notifications++;
-        break;
-      case 'irq':
-        m.interrupts++;
-        m.irqByPath[e.path] = (m.irqByPath[e.path] ?? 0) + 1;
-        break;
-      case 'device-error':
-        m.deviceErrors++;
-        break;
-      case 'io-dispatch':
-      case 'bio':
-      case 'bio-split':
-      case 'rq-alloc':
-      case 'merge':
-      case 'plug-flush':
-      case 'flush':
-      case 'rq-timeout':
-        countBlockEvent(m.block, e);
-        break;
-      case 'pagecache':
-        countPageCacheEvent(m.pagecache, e);
-        break;
-      case 'syscall':
-        countSyscallEvent(m.syscalls, this.syscallStart, e);
-        break;
-      default:
-        break;
-    }
-  };
+    },
+  });
+
+  private block(e: TraceEvent): void {
+    if (this.inWindow) countBlockEvent(this.m.block, e);
+  }
 
   /** A copy of the counts of the current (or last) window, unaffected by what runs later. */
   snapshot(): MetricsSnapshot {

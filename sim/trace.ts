@@ -146,12 +146,86 @@ export type PageCacheReason = 'sync' | 'async' | 'periodic' | 'background' | 'vm
 
 export type TraceKind = TraceEvent['kind'];
 
-export type TraceSink = (e: TraceEvent) => void;
+/** Every kind, once (checked against the union: a kind added to TraceEvent must be added here). */
+const ALL_KINDS = {
+  phase: true,
+  exit: true,
+  kick: true,
+  notify: true,
+  used: true,
+  irq: true,
+  work: true,
+  'io-submit': true,
+  'io-dispatch': true,
+  'io-complete': true,
+  'device-request': true,
+  'device-complete': true,
+  'device-error': true,
+  block: true,
+  pagecache: true,
+  bio: true,
+  'bio-split': true,
+  'rq-alloc': true,
+  merge: true,
+  'plug-flush': true,
+  sched: true,
+  flush: true,
+  'rq-timeout': true,
+  syscall: true,
+  'block-io-error': true,
+  runstate: true,
+  note: true,
+} as const satisfies Record<TraceKind, true>;
+
+export const TRACE_KINDS = Object.keys(ALL_KINDS) as TraceKind[];
+
+/** Per kind, a function that takes events of that kind only. */
+export type TraceHandlers = { readonly [K in TraceKind]?: (e: Extract<TraceEvent, { kind: K }>) => void };
+
+/**
+ * A listener. One that only looks at some kinds of events says which in `kinds` (or gives
+ * one handler per kind in `handlers`): attached to a `Trace`, it is handed events of those
+ * kinds only, and an event of a kind no sink listens for may be left unbuilt (see
+ * `Trace.wants`). A sink without either listens for everything.
+ */
+export type TraceSink = ((e: TraceEvent) => void) & { readonly kinds?: readonly TraceKind[]; readonly handlers?: TraceHandlers };
+
+/** `fn` as a sink that listens only for `kinds`. */
+export function sinkFor(kinds: readonly TraceKind[], fn: (e: TraceEvent) => void): TraceSink {
+  return Object.assign(fn, { kinds });
+}
+
+/**
+ * A sink made of one handler per kind it listens for. A `Trace` calls each handler for its
+ * own kind only (so each sees events of one shape); called directly, the sink hands an event
+ * to its kind's handler and ignores other kinds.
+ */
+export function sinkOf(handlers: TraceHandlers): TraceSink {
+  const table = handlers as Partial<Record<TraceKind, (e: TraceEvent) => void>>;
+  const fn = (e: TraceEvent): void => table[e.kind]?.(e);
+  return Object.assign(fn, { kinds: Object.keys(handlers) as TraceKind[], handlers });
+}
+
+type Listener = (e: TraceEvent) => void;
+
+function perKind<T>(make: () => T): Record<TraceKind, T> {
+  const w = {} as Record<TraceKind, T>;
+  for (const k of TRACE_KINDS) w[k] = make();
+  return w;
+}
 
 /** The event bus of one run. */
 export class Trace {
   private sinks: TraceSink[] = [];
   private listened = false;
+  /** Per kind, who is handed events of that kind, in the order the sinks were attached. */
+  private listeners: Record<TraceKind, Listener[]> = perKind((): Listener[] => []);
+  /**
+   * Per kind, whether some sink listens for it. An emitter whose event costs something to
+   * build, and that no report needs when nobody listens, checks `wants.<kind>` instead
+   * of `active`.
+   */
+  readonly wants: Readonly<Record<TraceKind, boolean>> = perKind(() => false);
 
   /** True when someone listens; callers may skip building an event when false. */
   get active(): boolean {
@@ -160,16 +234,32 @@ export class Trace {
 
   attach(sink: TraceSink): () => void {
     this.sinks.push(sink);
-    this.listened = true;
+    this.update();
     return () => {
       this.sinks = this.sinks.filter((s) => s !== sink);
-      this.listened = this.sinks.length > 0;
+      this.update();
     };
   }
 
   emit(e: TraceEvent): void {
-    const s = this.sinks;
-    for (let i = 0; i < s.length; i++) s[i](e);
+    const l = this.listeners[e.kind];
+    for (let i = 0; i < l.length; i++) l[i](e);
+  }
+
+  /** Rebuild the per-kind lists (new arrays: an emit in progress keeps the lists it started with). */
+  private update(): void {
+    this.listened = this.sinks.length > 0;
+    const listeners = perKind((): Listener[] => []);
+    const w = this.wants as Record<TraceKind, boolean>;
+    for (const k of TRACE_KINDS) {
+      for (const s of this.sinks) {
+        const h = s.handlers?.[k] as Listener | undefined;
+        if (h !== undefined) listeners[k].push(h);
+        else if (s.handlers === undefined && (s.kinds === undefined || s.kinds.includes(k))) listeners[k].push(s);
+      }
+      w[k] = listeners[k].length > 0;
+    }
+    this.listeners = listeners;
   }
 }
 

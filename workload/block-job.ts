@@ -9,6 +9,7 @@ import type { GuestKernel } from '../guest/kernel/kernel.js';
 import type { BlkMq } from '../guest/blockdev/blk-mq.js';
 import type { BlkIo, BlkRequest, BlkStatus } from '../guest/blockdev/request.js';
 import type { DmaAllocator } from '../guest/kernel/dma-alloc.js';
+import type { SgElem } from '../hw/memory.js';
 
 export interface JobIo {
   op: 'read' | 'write' | 'flush' | 'discard' | 'write-zeroes';
@@ -40,23 +41,35 @@ export interface BlockJobResult {
   finishedAt: number;
 }
 
+/**
+ * One buffer and what rides with it while its I/O is in flight (a fio io_u): the request
+ * the block layer is handed, its one data segment, and the completion callback, all made
+ * once per buffer and reused for every I/O the buffer carries.
+ */
+interface Slot {
+  readonly buf: number;
+  readonly sg: SgElem[];
+  readonly blkIo: BlkIo;
+  /** `[blkIo]`: the one-request batch io_submit hands the block layer. */
+  readonly batch: readonly BlkIo[];
+  io: JobIo | undefined;
+  status: BlkStatus;
+  readonly done: (status: BlkStatus, rq: BlkRequest) => void;
+}
+
+const NO_SG: SgElem[] = [];
+
 export function startBlockJob(k: GuestKernel, blk: BlkMq, user: DmaAllocator, spec: BlockJobSpec, onFinish: (r: BlockJobResult) => void): void {
   const cpu = k.cpus[spec.cpu % k.cpus.length];
-  const free: number[] = [];
-  for (let i = 0; i < spec.iodepth; i++) {
-    const a = user.alloc(spec.maxBytes, 4096);
-    // A fixed, non-zero pattern per buffer, written once (fio's buffer fill).
-    const pattern = new Uint8Array(spec.maxBytes);
-    for (let j = 0; j < pattern.length; j += 4) pattern[j] = (j >> 2) ^ (i * 37) ^ 0x5a;
-    k.mem.write(a, pattern);
-    free.push(a);
-  }
+  const free: Slot[] = [];
   let inflight = 0;
   let done = 0;
   let errors = 0;
   let exhausted = false;
   let wakeupPending = false;
-  const completedQueue: { io: JobIo; status: BlkStatus; buf: number }[] = [];
+  // Completed slots waiting for the reap; `spareQueue` is the other of the two lists it swaps between.
+  let completedQueue: Slot[] = [];
+  let spareQueue: Slot[] = [];
 
   let submitPending = false;
   // The names of this job's two kinds of work, made once (they label every piece).
@@ -64,6 +77,37 @@ export function startBlockJob(k: GuestKernel, blk: BlkMq, user: DmaAllocator, sp
   const reapWhat = spec.name + ' reap';
   const syscallNs = k.costs.ns('guest.syscall');
   const wakeupNs = k.costs.ns('guest.task.wakeup');
+
+  const newSlot = (buf: number): Slot => {
+    const blkIo: BlkIo = { op: 'write', sector: 0, sectors: 0, sg: NO_SG, unmap: false };
+    const slot: Slot = {
+      buf,
+      sg: [{ addr: buf, len: 0 }],
+      blkIo,
+      batch: [blkIo],
+      io: undefined,
+      status: 'ok',
+      done: (status: BlkStatus) => {
+        slot.status = status;
+        completedQueue.push(slot);
+        if (!wakeupPending) {
+          wakeupPending = true;
+          k.sim.advance(wakeupNs);
+          cpu.schedule(reapWhat, reap);
+        }
+      },
+    };
+    return slot;
+  };
+
+  for (let i = 0; i < spec.iodepth; i++) {
+    const a = user.alloc(spec.maxBytes, 4096);
+    // A fixed, non-zero pattern per buffer, written once (fio's buffer fill).
+    const pattern = new Uint8Array(spec.maxBytes);
+    for (let j = 0; j < pattern.length; j += 4) pattern[j] = (j >> 2) ^ (i * 37) ^ 0x5a;
+    k.mem.write(a, pattern);
+    free.push(newSlot(a));
+  }
 
   /**
    * One io_submit of one I/O; the next one is a separate system call, run as its own
@@ -88,37 +132,41 @@ export function startBlockJob(k: GuestKernel, blk: BlkMq, user: DmaAllocator, sp
   };
 
   const submit = (io: JobIo): void => {
-      const buf = free.pop()!;
-      if (io.op === 'write') spec.hooks?.beforeWrite?.(io, buf);
-      const blkIo: BlkIo = {
-        op: io.op,
-        sector: Math.floor(io.offset / 512),
-        sectors: Math.floor(io.bytes / 512),
-        sg: io.op === 'read' || io.op === 'write' ? [{ addr: buf, len: io.bytes }] : [],
-        unmap: io.op === 'write-zeroes',
-      };
-      inflight++;
-      k.sim.advance(syscallNs);
-      blk.submit(cpu.index, [blkIo], (status: BlkStatus, _rq: BlkRequest) => {
-        completedQueue.push({ io, status, buf });
-        if (!wakeupPending) {
-          wakeupPending = true;
-          k.sim.advance(wakeupNs);
-          cpu.schedule(reapWhat, reap);
-        }
-      });
+    const slot = free.pop()!;
+    if (io.op === 'write') spec.hooks?.beforeWrite?.(io, slot.buf);
+    slot.io = io;
+    const blkIo = slot.blkIo;
+    blkIo.op = io.op;
+    blkIo.sector = Math.floor(io.offset / 512);
+    blkIo.sectors = Math.floor(io.bytes / 512);
+    if (io.op === 'read' || io.op === 'write') {
+      slot.sg[0].len = io.bytes;
+      blkIo.sg = slot.sg;
+    } else blkIo.sg = NO_SG;
+    blkIo.unmap = io.op === 'write-zeroes';
+    inflight++;
+    k.sim.advance(syscallNs);
+    blk.submit(cpu.index, slot.batch, slot.done);
   };
 
   const reap = (): void => {
     wakeupPending = false;
     k.sim.advance(syscallNs);
-    for (const c of completedQueue.splice(0)) {
+    // What completed before this reap; what completes during it waits for the next one.
+    const batch = completedQueue;
+    completedQueue = spareQueue;
+    for (let i = 0; i < batch.length; i++) {
+      const c = batch[i];
       inflight--;
       done++;
       if (c.status !== 'ok') errors++;
-      spec.hooks?.completed?.(c.io, c.status, c.buf);
-      free.push(c.buf);
+      const io = c.io!;
+      c.io = undefined;
+      spec.hooks?.completed?.(io, c.status, c.buf);
+      free.push(c);
     }
+    while (batch.length > 0) batch.pop(); // (cheaper than setting length, for a list this short)
+    spareQueue = batch;
     if (exhausted && inflight === 0) onFinish({ name: spec.name, ios: done, errors, finishedAt: k.sim.now });
     else if (!submitPending) submitOne();
   };

@@ -13,8 +13,8 @@
  * first. With `time_based` the region and io_size do not stop it: the stream is endless
  * (fio loops until `runtime`) and the consumer stops it by time.
  *
- * Randomness comes only from `rng`; a generator function, so a job of any size costs
- * constant memory.
+ * Randomness comes only from `rng`, drawn as each I/O is asked for; a lazy iterator, so a
+ * job of any size costs constant memory.
  */
 import type { FioJob } from './fio/job.js';
 import { MAX_PERMUTATION_SIZE, randomPermutation } from './permutation.js';
@@ -50,24 +50,64 @@ export function jobExtent(job: FioJob, deviceBytes: number): { start: number; bl
 
 const RANDOM = new Set(['randread', 'randwrite', 'randrw']);
 
-export function* ioStream(job: FioJob, opts: StreamOptions): Generator<IoOp, void, undefined> {
-  const { bs } = job;
-  const { start, blocks, ios } = jobExtent(job, opts.deviceBytes);
-  const rng = opts.rng;
-  const random = RANDOM.has(job.rw);
-  const mapped = random && !job.norandommap && blocks <= MAX_PERMUTATION_SIZE;
-  let perm: ((i: number) => number) | undefined;
-  for (let k = 0; k < ios; k++) {
-    const op = direction(job, rng);
-    const pos = k % blocks;
-    let block: number;
-    if (!random) block = pos;
-    else if (!mapped) block = rng.int(0, blocks - 1);
-    else {
-      if (pos === 0) perm = randomPermutation(blocks, rng); // a new pass, a new order
-      block = perm!(pos);
+export function ioStream(job: FioJob, opts: StreamOptions): IterableIterator<IoOp> {
+  return new IoStream(job, opts);
+}
+
+/**
+ * The stream as an iterator object rather than a generator: a job's hot loop calls `next`
+ * once per I/O, and this one resumes no generator frame and hands back the same result
+ * record each time (its `value` is a fresh IoOp the consumer may keep).
+ */
+class IoStream implements IterableIterator<IoOp> {
+  private readonly bs: number;
+  private readonly start: number;
+  private readonly blocks: number;
+  private readonly ios: number;
+  private readonly random: boolean;
+  private readonly mapped: boolean;
+  private perm: ((i: number) => number) | undefined;
+  private k = 0;
+  private readonly result: { done: boolean; value: IoOp | undefined } = { done: false, value: undefined };
+
+  constructor(
+    private readonly job: FioJob,
+    private readonly opts: StreamOptions,
+  ) {
+    this.bs = job.bs;
+    const { start, blocks, ios } = jobExtent(job, opts.deviceBytes);
+    this.start = start;
+    this.blocks = blocks;
+    this.ios = ios;
+    this.random = RANDOM.has(job.rw);
+    this.mapped = this.random && !job.norandommap && blocks <= MAX_PERMUTATION_SIZE;
+  }
+
+  [Symbol.iterator](): IterableIterator<IoOp> {
+    return this;
+  }
+
+  next(): IteratorResult<IoOp> {
+    const r = this.result;
+    const k = this.k;
+    if (!(k < this.ios)) {
+      r.done = true;
+      r.value = undefined;
+      return r as IteratorReturnResult<undefined>;
     }
-    yield { op, offset: start + block * bs, bytes: bs };
+    this.k = k + 1;
+    const rng = this.opts.rng;
+    const op = direction(this.job, rng);
+    const pos = k % this.blocks;
+    let block: number;
+    if (!this.random) block = pos;
+    else if (!this.mapped) block = rng.int(0, this.blocks - 1);
+    else {
+      if (pos === 0) this.perm = randomPermutation(this.blocks, rng); // a new pass, a new order
+      block = this.perm!(pos);
+    }
+    r.value = { op, offset: this.start + block * this.bs, bytes: this.bs };
+    return r as IteratorYieldResult<IoOp>;
   }
 }
 

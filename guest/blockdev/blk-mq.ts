@@ -126,6 +126,8 @@ export class BlkMq {
         tag: -1,
         hwq,
         submittedAt: this.sim.now,
+        // Present from the start, so every request has one shape.
+        startedAt: undefined,
         resultLen: 0,
         done,
       };

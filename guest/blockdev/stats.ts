@@ -6,7 +6,7 @@
  * gives the same numbers from a recorded trace.
  */
 import { countBlockEvent, emptyBlockLayerCounts, type BlockLayerCounts } from '../../sim/metrics.js';
-import type { Trace, TraceEvent, TraceSink } from '../../sim/trace.js';
+import { sinkOf, type Trace, type TraceEvent } from '../../sim/trace.js';
 
 export type BlockDeviceStats = BlockLayerCounts;
 
@@ -19,27 +19,13 @@ export class BlockStatsSink {
     trace: Trace,
     readonly dev: string,
   ) {
-    const sink: TraceSink = (e) => {
-      // The one block-layer event every request has, first; most events are none of these.
-      if (e.kind === 'io-dispatch') {
-        if (e.dev === dev) countBlockEvent(this.stats, e);
-        return;
-      }
-      switch (e.kind) {
-        case 'bio':
-        case 'bio-split':
-        case 'rq-alloc':
-        case 'merge':
-        case 'plug-flush':
-        case 'flush':
-        case 'rq-timeout':
-          if (e.dev === dev) countBlockEvent(this.stats, e);
-          break;
-        default:
-          break;
-      }
+    const count = (e: TraceEvent & { dev: string }): void => {
+      if (e.dev === dev) countBlockEvent(this.stats, e);
     };
-    this.detach = trace.attach(sink);
+    // One handler per block-layer kind: the trace hands this sink nothing else.
+    this.detach = trace.attach(
+      sinkOf({ 'io-dispatch': count, bio: count, 'bio-split': count, 'rq-alloc': count, merge: count, 'plug-flush': count, flush: count, 'rq-timeout': count }),
+    );
   }
 }
 

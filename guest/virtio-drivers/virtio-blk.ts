@@ -94,6 +94,7 @@ export class VirtioBlkDriver implements BlkMqOps {
   /* Costs charged per request, looked up once. */
   private readonly queueRqNs: number;
   private readonly getBufNs: number;
+  private readonly irqEntryNs: number;
 
   private constructor(
     private readonly k: GuestKernel,
@@ -112,6 +113,7 @@ export class VirtioBlkDriver implements BlkMqOps {
     this.blk.setOps(this);
     this.queueRqNs = k.costs.ns('guest.virtio-blk.queue_rq');
     this.getBufNs = k.costs.ns('guest.vq.get_buf');
+    this.irqEntryNs = k.costs.ns('guest.irq.entry');
     this.pdus = vqs.map(() => Array.from({ length: disk.queueDepth }, () => {
       const a = k.alloc.alloc(64, 64);
       return { hdr: a, payload: a + 16, status: a + 32, hdrSg: [{ addr: a, len: B.VIRTIO_BLK_OUTHDR_SIZE }], statusSg: { addr: a + 32, len: 1 }, out: [], inb: [] };
@@ -239,9 +241,9 @@ export class VirtioBlkDriver implements BlkMqOps {
 
   /** virtblk_done: drain the used ring with callbacks disabled, re-enable, re-check. */
   vqDone(hwq: number): void {
-    const { mem, sim, costs } = this.k;
+    const { mem, sim } = this.k;
     const vq = this.vqs[hwq];
-    sim.advance(costs.ns('guest.irq.entry'));
+    sim.advance(this.irqEntryNs);
     do {
       vq.disableCb();
       for (let b = vq.getBuf(); b; b = vq.getBuf()) {

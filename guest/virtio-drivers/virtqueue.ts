@@ -16,6 +16,7 @@ import {
 } from '../../hw/virtio/constants.js';
 import {
   VIRTQ_DESC_SIZE,
+  VIRTQ_USED_ELEM_SIZE,
   availEvent,
   availRingBytes,
   descTableBytes,
@@ -23,7 +24,6 @@ import {
   setAvailIdx,
   setAvailRing,
   setUsedEvent,
-  usedElem,
   usedFlags,
   usedIdx,
   usedRingBytes,
@@ -170,7 +170,10 @@ export class DriverVirtqueue<T> {
   /** virtqueue_get_buf: the next used buffer's token and written length, or undefined. */
   getBuf(): { token: T; len: number } | undefined {
     if (!this.moreUsed()) return undefined;
-    const { id, len } = usedElem(this.mem, this.ring, this.lastUsedIdx);
+    // struct virtq_used_elem { le32 id; le32 len; }, read in place.
+    const e = this.ring.used + 4 + VIRTQ_USED_ELEM_SIZE * (this.lastUsedIdx % this.size);
+    const id = this.mem.read32(e);
+    const len = this.mem.read32(e + 4);
     const f = id < this.size ? this.inflight[id] : undefined;
     if (f === undefined || !f.live) {
       // "id %u is not a head!": the device misbehaved; the queue is broken for good.

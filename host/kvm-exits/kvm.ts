@@ -33,6 +33,9 @@ export class KvmVm {
   private readonly lineSource = new Map<number, string>();
   /** MMIO pages that already have an MMIO SPTE (later accesses take EPT_MISCONFIG). */
   readonly mmioSptes = new Set<number>();
+  /* The costs of signalling an interrupt, looked up once. */
+  private readonly irqfdNs: number;
+  private readonly ioctlIrqNs: number;
 
   constructor(
     readonly sim: Simulator,
@@ -43,6 +46,8 @@ export class KvmVm {
     readonly bql: ExecutionContext,
     nvcpus: number,
   ) {
+    this.irqfdNs = costs.ns('kvm.irqfd.signal');
+    this.ioctlIrqNs = costs.ns('kvm.ioctl.irq');
     this.ioapic = new IoApic({
       deliver: (dest, vector, level, pin) => this.vcpu(dest).inject(vector, level, 'KVM_IRQ_LINE', this.lineSource.get(pin) ?? `gsi${pin}`),
     });
@@ -59,13 +64,13 @@ export class KvmVm {
    * The sender's cost is charged to whoever is running now.
    */
   signalMsi(addr: number, data: number, path: 'irqfd' | 'KVM_SIGNAL_MSI', dev: string): void {
-    this.sim.advance(this.costs.ns(path === 'irqfd' ? 'kvm.irqfd.signal' : 'kvm.ioctl.irq'));
+    this.sim.advance(path === 'irqfd' ? this.irqfdNs : this.ioctlIrqNs);
     this.vcpu(msiDestination(addr)).inject(msiVector(data), false, path, dev);
   }
 
   /** KVM_IRQ_LINE: a device raised or lowered an INTx line (GSI). */
   setIrqLine(gsi: number, level: boolean, source = `gsi${gsi}`): void {
-    this.sim.advance(this.costs.ns('kvm.ioctl.irq'));
+    this.sim.advance(this.ioctlIrqNs);
     if (level) this.lineSource.set(gsi, source);
     this.ioapic.setLine(gsi, level);
   }

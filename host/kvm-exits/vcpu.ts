@@ -47,6 +47,8 @@ export class KvmVcpu implements VcpuPort {
   /* The costs of every exit and of the fast MMIO path, looked up once. */
   private readonly roundtripNs: number;
   private readonly fastMmioNs: number;
+  private readonly irqPostedNs: number;
+  private readonly irqInjectNs: number;
 
   constructor(
     private readonly vm: KvmVm,
@@ -55,6 +57,8 @@ export class KvmVcpu implements VcpuPort {
   ) {
     this.roundtripNs = vm.costs.ns('kvm.exit.roundtrip');
     this.fastMmioNs = vm.costs.ns('kvm.exit.fast-mmio');
+    this.irqPostedNs = vm.costs.ns('kvm.irq.posted');
+    this.irqInjectNs = vm.costs.ns('kvm.irq.inject');
   }
 
   /* ---- VcpuPort ---- */
@@ -288,9 +292,9 @@ export class KvmVcpu implements VcpuPort {
   private enterInterrupt(d: Injection): void {
     const { vector, level, wasHalted, posted } = d;
     if (this.spareInjections.length < 32) this.spareInjections.push(d);
-    const { sim, costs, opts } = this.vm;
+    const { sim, opts } = this.vm;
     if (!wasHalted && !posted) this.exit({ reason: 'EXTERNAL_INTERRUPT' });
-    sim.advance(costs.ns(posted ? 'kvm.irq.posted' : 'kvm.irq.inject'));
+    sim.advance(posted ? this.irqPostedNs : this.irqInjectNs);
     this.inService.push({ vector, level });
     this.pvEoiSet = opts.pvEoi && !opts.apicv && !level;
     this.entry?.(vector);

@@ -136,4 +136,31 @@ describe('VolatileCache', () => {
     cache.flush();
     expect(cache.dirtyBytes).toBe(0);
   });
+
+  it('finds dirty chunks far apart and next to each other, and forgets the ones zeroing or a shrink removes', () => {
+    const store = new MemoryStore(1 << 30);
+    const cache = new VolatileCache(store);
+    // Chunks in one index leaf, at its edges, in the next, and far away (1000 and 200,000).
+    const idxs = [0, 1, 63, 64, 127, 1000, 200_000];
+    for (const i of idxs) cache.write(i * CHUNK, new Uint8Array(CHUNK).fill((i % 250) + 1));
+    expect(idxs.map((i) => cache.peek(i))).toEqual(idxs.map(() => 'data'));
+    expect([2, 62, 65, 999, 199_999].map((i) => cache.peek(i))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect([...cache.dataChunks()].sort((a, b) => a - b)).toEqual(idxs);
+    // Zero chunks 63..64 (across a leaf boundary): they read as zeroes and are no longer data.
+    cache.zero(63 * CHUNK, 2 * CHUNK);
+    expect([cache.peek(63), cache.peek(64), cache.peek(1), cache.peek(127)]).toEqual(['zero', 'zero', 'data', 'data']);
+    const out = new Uint8Array(CHUNK);
+    cache.read(64 * CHUNK, out);
+    expect(out.every((b) => b === 0)).toBe(true);
+    // Shrinking below chunk 1000 drops it and 200,000; what is left is still found.
+    cache.truncate(500 * CHUNK);
+    expect([cache.peek(1000), cache.peek(200_000), cache.peek(127)]).toEqual([undefined, undefined, 'data']);
+    cache.read(127 * CHUNK, out);
+    expect(out[0]).toBe(128);
+    cache.flush();
+    expect(cache.dirtyChunks).toBe(0);
+    expect(cache.peek(127)).toBeUndefined();
+    store.read(127 * CHUNK, out);
+    expect(out[CHUNK - 1]).toBe(128);
+  });
 });

@@ -295,7 +295,7 @@ export class BlockDriverState {
   /** Record a protocol node's I/O in the trace; returns `err`. */
   private traced(op: BlockOp, offset: number, bytes: number, before: number, acct: IoAcct, err: BlockIoError | null): BlockIoError | null {
     const trace = this.env.trace;
-    if (this.drv.protocol && trace.active) {
+    if (this.drv.protocol && trace.wants.block) {
       const t = this.env.sim.now + before;
       trace.emit({ kind: 'block', t, node: this.nodeName, op, offset, bytes, latencyNs: acct.ns - before, ok: err === null });
     }

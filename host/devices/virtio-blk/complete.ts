@@ -30,9 +30,25 @@ export interface Completion {
   readonly data: Uint8Array | null;
 }
 
+/**
+ * A backend request in flight: the device's requests it carries and the callback the
+ * backend calls, made once and reused (no closure or record per request).
+ */
+export interface BackendIo extends Completion {
+  readonly reqs: BlkReq[];
+  err: BlockIoError | null;
+  data: Uint8Array | null;
+  /** The backend's callback for this request (any of read, write, flush, discard, write-zeroes). */
+  readonly cb: (err: BlockIoError | null, data?: Uint8Array | void) => void;
+}
+
+/** Spare BackendIo records kept (more than a queue's worth are rarely in flight at once). */
+const SPARE_IO_MAX = 256;
+
 export class Completer {
-  private pending: Completion[] = [];
-  private sparePending: Completion[] = [];
+  private pending: BackendIo[] = [];
+  private sparePending: BackendIo[] = [];
+  private readonly spareIos: BackendIo[] = [];
   private scheduled = false;
   private depth = 0;
   private dirty: DeviceVirtqueue[] = [];
@@ -46,10 +62,43 @@ export class Completer {
     this.s = s;
   }
 
+  /**
+   * A record for one backend request carrying `reqs` (filled by the caller when not given):
+   * pass its `cb` to the backend. It is reused once its completion has been handled.
+   */
+  io(req?: BlkReq): BackendIo {
+    const c = this.spareIos.pop() ?? this.newIo();
+    if (req !== undefined) c.reqs.push(req);
+    return c;
+  }
+
+  private newIo(): BackendIo {
+    const c: BackendIo = {
+      reqs: [],
+      err: null,
+      data: null,
+      cb: (err, data) => {
+        c.err = err;
+        c.data = data ?? null;
+        this.backendDone(c);
+      },
+    };
+    return c;
+  }
+
+  private recycle(c: BackendIo): void {
+    // Emptied by pops: setting length is a runtime call, and this runs once per request.
+    const reqs = c.reqs;
+    while (reqs.length > 0) reqs.pop();
+    c.err = null;
+    c.data = null;
+    if (this.spareIos.length < SPARE_IO_MAX) this.spareIos.push(c);
+  }
+
   /** A backend callback. Stale ones (from before a reset) are dropped here. */
-  backendDone(c: Completion): void {
+  private backendDone(c: BackendIo): void {
     const s = this.s;
-    if (c.reqs[0].gen !== s.gen) return;
+    if (c.reqs[0].gen !== s.gen) return this.recycle(c);
     s.inFlight -= c.reqs.length;
     this.pending.push(c);
     if (!this.scheduled) {
@@ -80,7 +129,7 @@ export class Completer {
     if (req.gen !== s.gen) return;
     const vq = req.vq;
     vq.mem.write8(req.statusAddr, status);
-    if (s.trace.active) {
+    if (s.trace.wants['device-complete']) {
       s.trace.emit({ kind: 'device-complete', t: s.sim.now, dev: s.devName, vq: vq.index, head: req.elem.head, status: blkStatusName(status) });
     }
     // virtqueue_fill() on a broken device writes nothing to the ring.
@@ -104,7 +153,10 @@ export class Completer {
     const list = this.pending;
     this.pending = this.sparePending;
     this.begin();
-    for (let i = 0; i < list.length; i++) this.finish(list[i]);
+    for (let i = 0; i < list.length; i++) {
+      this.finish(list[i]);
+      this.recycle(list[i]);
+    }
     list.length = 0;
     this.sparePending = list;
     this.end();

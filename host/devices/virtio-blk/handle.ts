@@ -43,7 +43,7 @@ export const MSG_ZONE_REPORT_TOO_SMALL = 'in buffer too small for zone report';
 /** Handle one parsed request; a string return is a virtio_error() message. */
 export function handleRequest(s: BlkState, req: BlkReq, mrb: MultiReqBuffer): string | null {
   const m = maskedType(req.type);
-  if (s.trace.active) {
+  if (s.trace.wants['device-request']) {
     const toDevice = !(m === VIRTIO_BLK_T_IN && (req.type & VIRTIO_BLK_T_OUT) === 0) && m !== VIRTIO_BLK_T_GET_ID && m !== VIRTIO_BLK_T_ZONE_REPORT;
     const bytes = sgBytes(toDevice ? req.out : req.in);
     s.trace.emit({ kind: 'device-request', t: s.sim.now, dev: s.devName, vq: req.vq.index, head: req.elem.head, type: blkReqTypeName(req.type), sector: req.sector, bytes });
@@ -56,7 +56,7 @@ export function handleRequest(s: BlkState, req: BlkReq, mrb: MultiReqBuffer): st
       // "Make sure all outstanding writes are posted to the backing device."
       if (mrb.isWrite && mrb.reqs.length > 0) submitMultireq(s, mrb);
       s.inFlight++;
-      s.backend.flush((err) => s.completer.backendDone({ reqs: [req], err, data: null }));
+      s.backend.flush(s.completer.io(req).cb);
       return null;
     case VIRTIO_BLK_T_SCSI_CMD:
       handleScsi(s, req);
@@ -166,7 +166,7 @@ function handleDiscardWriteZeroes(s: BlkState, req: BlkReq, isWriteZeroes: boole
   if (!isWriteZeroes && unmap) return done(VIRTIO_BLK_S_UNSUPP);
   if (s.backend.readOnly) return done(VIRTIO_BLK_S_IOERR);
   s.inFlight++;
-  const cb = (err: BlockIoError | null): void => s.completer.backendDone({ reqs: [req], err, data: null });
+  const cb = s.completer.io(req).cb;
   // BDRV_REQ_MAY_UNMAP: the drive's discard=unmap|ignore decides whether it may unmap.
   if (isWriteZeroes) s.backend.writeZeroes(sector * 512, bytes, { mayUnmap: unmap }, cb);
   else s.backend.discard(sector * 512, bytes, cb);

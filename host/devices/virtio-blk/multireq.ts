@@ -49,7 +49,7 @@ export function submitMultireq(s: BlkState, mrb: MultiReqBuffer): void {
   mrb.reqs = [];
   if (reqs.length === 0) return;
   if (reqs.length === 1) {
-    submitRequests(s, reqs, mrb.isWrite);
+    submitRequests(s, reqs, 0, 1, mrb.isWrite);
     return;
   }
   sortBySector(reqs);
@@ -62,7 +62,7 @@ export function submitMultireq(s: BlkState, mrb: MultiReqBuffer): void {
     if (i > start) {
       // Not sequential, too many buffers, or too large: submit what we have.
       if (sector + bytes / 512 !== r.sector || niov > s.maxIov - r.sg.length || r.bytes > s.maxTransfer || bytes > s.maxTransfer - r.bytes) {
-        submitRequests(s, reqs.slice(start, i), mrb.isWrite);
+        submitRequests(s, reqs, start, i, mrb.isWrite);
         start = i;
       }
     }
@@ -74,21 +74,24 @@ export function submitMultireq(s: BlkState, mrb: MultiReqBuffer): void {
     bytes += r.bytes;
     niov += r.sg.length;
   }
-  submitRequests(s, start === 0 ? reqs : reqs.slice(start), mrb.isWrite);
+  submitRequests(s, reqs, start, reqs.length, mrb.isWrite);
 }
 
 const FUA: WriteFlags = { fua: true };
 const CACHED: WriteFlags = { fua: false };
 
-/** blk_aio_pwritev / blk_aio_preadv of one (possibly merged) request. */
-function submitRequests(s: BlkState, reqs: BlkReq[], isWrite: boolean): void {
+/** blk_aio_pwritev / blk_aio_preadv of one (possibly merged) request: `all[from, to)`. */
+function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: number, isWrite: boolean): void {
+  const io = s.completer.io();
+  const reqs = io.reqs;
+  for (let i = from; i < to; i++) reqs.push(all[i]);
   const first = reqs[0];
   const offset = first.sector * 512;
   let total = 0;
   for (let i = 0; i < reqs.length; i++) total += reqs[i].bytes;
   s.inFlight += reqs.length;
   if (!isWrite) {
-    s.backend.read(offset, total, (err, data) => s.completer.backendDone({ reqs, err, data: data ?? null }));
+    s.backend.read(offset, total, io.cb);
     return;
   }
   let data: Uint8Array;
@@ -103,5 +106,5 @@ function submitRequests(s: BlkState, reqs: BlkReq[], isWrite: boolean): void {
   }
   if (total > 0) s.sim.advance(s.copyByteNs * total);
   // blk_co_pwritev_part(): "if (!blk->enable_write_cache) flags |= BDRV_REQ_FUA"
-  s.backend.write(offset, data, s.wce ? CACHED : FUA, (err) => s.completer.backendDone({ reqs, err, data: null }));
+  s.backend.write(offset, data, s.wce ? CACHED : FUA, io.cb);
 }

@@ -42,8 +42,13 @@ function le32(p: Uint8Array, o: number): number {
   return (p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24)) >>> 0;
 }
 
-/** A popped chain, stamped with the queue's reset epoch so a stale element is never pushed. */
+/**
+ * A popped chain, stamped with the queue's reset epoch so a stale element is never pushed.
+ * It is also its own `pop` answer ({ kind: 'elem', elem }), so a pop makes one record, not two.
+ */
 class Elem implements VirtqElement {
+  readonly kind = 'elem';
+  readonly elem: VirtqElement = this;
   readonly in: SgElem[];
   constructor(
     readonly head: number,
@@ -217,7 +222,7 @@ export class SplitVirtqueue implements DeviceVirtqueue {
     }
     this.env.sim.advance(ndescs * this.descNs);
     this.inuse++;
-    return { kind: 'elem', elem: new Elem(head, out.slice(0, nOut), inn.slice(0, nIn), ndescs, this.epoch) };
+    return new Elem(head, out.slice(0, nOut), inn.slice(0, nIn), ndescs, this.epoch);
   }
 
   /**
