@@ -29,10 +29,10 @@ if (process.argv[2] === '--memory-child') {
   const sc = benchScsiThroughput(Number(process.env.IOPATH_BENCH_SCSI_IOS ?? ios));
   const rate = (r: ScsiThroughputResult['blk']): string =>
     `${r.ios} I/Os in ${r.wallMs.toFixed(0)} ms wall, ${r.cpuMs.toFixed(0)} ms CPU → ${Math.round(r.simIosPerSec).toLocaleString('en-US')} per second, ${Math.round(r.simIosPerCpuSec).toLocaleString('en-US')} per CPU-second [modelled guest IOPS ${Math.round(r.virtualIops).toLocaleString('en-US')}]`;
-  console.log('virtio-scsi beside virtio-blk (4 KiB random writes, iodepth 32, same image; best of alternating runs):');
+  console.log(`virtio-scsi beside virtio-blk (4 KiB random writes, iodepth 32, same image; ${sc.rounds} rounds of paired runs, each run in a process of its own; each front end's median run):`);
   console.log(`  virtio-blk  /dev/vda: ${rate(sc.blk)}`);
   console.log(`  virtio-scsi /dev/sda: ${rate(sc.scsi)}`);
-  console.log(`  ratio: ${sc.ratio.toFixed(3)} of virtio-blk per CPU-second, ${sc.wallRatio.toFixed(3)} per wall-clock second (target ≥ 0.8)`);
+  console.log(`  ratio: ${sc.ratio.toFixed(3)} of virtio-blk per CPU-second (median of the rounds' ratios; lowest ${sc.spread.min.toFixed(3)}, highest ${sc.spread.max.toFixed(3)}), ${sc.wallRatio.toFixed(3)} per wall-clock second (target ≥ 0.8)`);
   const fw = benchFileWrites(Number(process.env.IOPATH_BENCH_FILE_WRITES ?? 100_000));
   const MiB = 1024 * 1024;
   const wb = fw.writtenBack;

@@ -95,7 +95,8 @@ export function newCmnd(init: {
   eh?: boolean;
   finish(cmd: ScsiCmnd): void;
 }): ScsiCmnd {
-  const bufflen = init.sg.reduce((n, e) => n + e.len, 0);
+  let bufflen = 0;
+  for (let i = 0; i < init.sg.length; i++) bufflen += init.sg[i].len;
   return {
     id: init.id,
     device: init.device,

@@ -143,6 +143,8 @@ export class ScsiHost implements ScsiHostLimits {
   }
 
   disarmTimer(cmd: ScsiCmnd): void {
+    // Block requests' commands never have one (blk-mq times them): no lookup for them.
+    if (this.timers.size === 0) return;
     this.timers.get(cmd)?.cancel();
     this.timers.delete(cmd);
   }

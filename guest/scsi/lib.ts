@@ -40,27 +40,32 @@ export interface ScsiUld {
   uninitCommand?(u: UldCommand): void;
 }
 
+/** A tag's slot: the command out on it and what the upper driver built (`live` while out). */
 interface Outstanding {
   cmd: ScsiCmnd;
   u: UldCommand;
+  live: boolean;
 }
 
 export class ScsiQueue implements BlkMqOps {
   /**
    * Each request's command, by hardware queue and tag, as Linux keeps the scsi_cmnd in the
-   * request's PDU (blk_mq_rq_to_pdu): a slot per tag rather than a Map that every command
-   * would be added to and deleted from (see host/devices/scsi-bus/request-list.ts for the
-   * cost of that churn).
+   * request's PDU (blk_mq_rq_to_pdu): a slot per tag, reused by the tag's next request,
+   * rather than a Map that every command would be added to and deleted from (see
+   * host/devices/scsi-bus/request-list.ts for the cost of that churn).
    */
   private readonly byTag: (Outstanding | undefined)[][] = [];
   blk: BlkMq | undefined;
   private readonly queueRqNs: number;
+  /** Where every command of this queue finishes (made once, not per command). */
+  private readonly finish: (cmd: ScsiCmnd) => void;
 
   constructor(
     readonly sdev: ScsiDevice,
     private readonly uld: ScsiUld,
   ) {
     this.queueRqNs = sdev.host.k.costs.ns('guest.scsi.queue_rq');
+    this.finish = (c) => this.ioCompletion(c);
   }
 
   /** scsi_queue_rq. */
@@ -83,7 +88,7 @@ export class ScsiQueue implements BlkMqOps {
       allowed: u.allowed,
       timeoutMs: u.timeoutMs,
       rq,
-      finish: (c) => this.ioCompletion(c),
+      finish: this.finish,
     });
     cmd.last = last;
     sdev.busy++;
@@ -92,7 +97,7 @@ export class ScsiQueue implements BlkMqOps {
       this.uld.uninitCommand?.(u);
       return 'resource';
     }
-    this.set(rq, { cmd, u });
+    this.set(rq, cmd, u);
     return 'ok';
   }
 
@@ -101,11 +106,19 @@ export class ScsiQueue implements BlkMqOps {
   }
 
   private get(rq: BlkRequest): Outstanding | undefined {
-    return this.byTag[rq.hwq]?.[rq.tag];
+    const o = this.byTag[rq.hwq]?.[rq.tag];
+    return o !== undefined && o.live ? o : undefined;
   }
 
-  private set(rq: BlkRequest, o: Outstanding): void {
-    (this.byTag[rq.hwq] ??= [])[rq.tag] = o;
+  private set(rq: BlkRequest, cmd: ScsiCmnd, u: UldCommand): void {
+    const q = (this.byTag[rq.hwq] ??= []);
+    const o = q[rq.tag];
+    if (o === undefined) q[rq.tag] = { cmd, u, live: true };
+    else {
+      o.cmd = cmd;
+      o.u = u;
+      o.live = true;
+    }
   }
 
   /** scsi_timeout for a block request. */
@@ -135,7 +148,7 @@ export class ScsiQueue implements BlkMqOps {
         if (typeof u === 'string') return this.end(cmd, u);
         if (e) this.uld.uninitCommand?.(e.u);
         cmd.cdb = u.cdb;
-        this.set(rq, { cmd, u });
+        this.set(rq, cmd, u);
         return host.requeue(cmd, 0);
       }
     }
@@ -145,7 +158,7 @@ export class ScsiQueue implements BlkMqOps {
     const rq = cmd.rq!;
     const e = this.get(rq);
     if (e !== undefined && e.cmd === cmd) {
-      this.byTag[rq.hwq][rq.tag] = undefined;
+      e.live = false;
       this.uld.uninitCommand?.(e.u);
     }
     this.sdev.busy = Math.max(0, this.sdev.busy - 1);

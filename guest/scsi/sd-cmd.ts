@@ -46,28 +46,55 @@ export function rwSize(d: ScsiDisk, lba: number, blocks: number): RwSize {
  */
 export function rwCdb(write: boolean, size: 10 | 16, lba: number, blocks: number, fua: boolean): Uint8Array {
   const b = new Uint8Array(size);
-  b[1] = fua ? 0x08 : 0;
-  if (size === 10) {
-    b[0] = write ? WRITE_10 : READ_10;
-    putBe(b, 2, 4, lba);
-    putBe(b, 7, 2, blocks);
-  } else {
-    b[0] = write ? WRITE_16 : READ_16;
-    putBe(b, 2, 8, lba);
-    putBe(b, 10, 4, blocks);
-  }
+  fillRwCdb(b, write, size, lba, blocks, fua);
   return b;
 }
 
-/** `n` bytes of `v` (a non-negative safe integer) big-endian at `at`. */
-function putBe(b: Uint8Array, at: number, n: number, v: number): void {
-  for (let i = n - 1; i >= 0; i--) {
-    b[at + i] = v % 256;
-    v = Math.floor(v / 256);
+/** rwCdb into `b` (exactly `size` bytes long, any contents): every byte is written. */
+function fillRwCdb(b: Uint8Array, write: boolean, size: 10 | 16, lba: number, blocks: number, fua: boolean): void {
+  b[1] = fua ? 0x08 : 0;
+  if (size === 10) {
+    b[0] = write ? WRITE_10 : READ_10;
+    putBe32(b, 2, lba);
+    b[6] = 0;
+    b[7] = (blocks >>> 8) & 0xff;
+    b[8] = blocks & 0xff;
+    b[9] = 0;
+  } else {
+    b[0] = write ? WRITE_16 : READ_16;
+    putBe32(b, 2, Math.floor(lba / 0x1_0000_0000));
+    putBe32(b, 6, lba);
+    putBe32(b, 10, blocks);
+    b[14] = 0;
+    b[15] = 0;
   }
 }
 
+/** The low 32 bits of `v` (a non-negative safe integer) big-endian at `at`. */
+function putBe32(b: Uint8Array, at: number, v: number): void {
+  const u = v >>> 0;
+  b[at] = u >>> 24;
+  b[at + 1] = (u >>> 16) & 0xff;
+  b[at + 2] = (u >>> 8) & 0xff;
+  b[at + 3] = u & 0xff;
+}
+
+/** A tag's read/write command, rewritten for each request the tag carries. */
+interface RwSlot {
+  readonly u: UldCommand;
+  readonly cdb10: Uint8Array;
+  cdb16: Uint8Array | undefined;
+}
+
 export class SdCommands implements ScsiUld {
+  /**
+   * Read/write commands by hardware queue and tag: Linux builds a request's CDB in the
+   * scsi_cmnd that lives in the request itself (blk_mq_rq_to_pdu), so a tag's command and
+   * CDB are reused by the next request on that tag rather than made anew. A request holds
+   * its tag until the midlayer ends it, and nothing reads its command after that.
+   */
+  private readonly rwByTag: (RwSlot | undefined)[][] = [];
+
   constructor(
     private readonly k: GuestKernel,
     private readonly d: ScsiDisk,
@@ -90,7 +117,7 @@ export class SdCommands implements ScsiUld {
         const size = rwSize(d, lba, blocks);
         const fua = size !== 6 && rq.op === 'write' && rq.fua === true && d.dpofua;
         const dir = rq.op === 'read' ? 'from-device' : 'to-device';
-        if (size === 10 || size === 16) return { cdb: rwCdb(rq.op === 'write', size, lba, blocks, fua), direction: dir, sg: rq.sg, allowed: SD_MAX_RETRIES, timeoutMs: SD_TIMEOUT_MS };
+        if (size === 10 || size === 16) return this.rw(rq, dir, size, lba, blocks, fua);
         if (rq.op === 'read') return rw({ op: 'READ', size, lba, transferLength: blocks, fua: false, rarc: false, ...rwFlags }, dir);
         return rw({ op: 'WRITE', size, lba, transferLength: blocks, fua, ...rwFlags }, dir);
       }
@@ -113,6 +140,25 @@ export class SdCommands implements ScsiUld {
         if (d.noWriteSame) return 'notsupp';
         return this.writeSame(lba > 0xffffffff || blocks > 0xffff ? 16 : 10, lba, blocks, false);
     }
+  }
+
+  /** sd_setup_read_write_cmnd with a 10- or 16-byte CDB, in the tag's own command. */
+  private rw(rq: BlkRequest, dir: UldCommand['direction'], size: 10 | 16, lba: number, blocks: number, fua: boolean): UldCommand {
+    const q = (this.rwByTag[rq.hwq] ??= []);
+    let slot = q[rq.tag];
+    if (slot === undefined) {
+      const cdb10 = new Uint8Array(10);
+      slot = q[rq.tag] = { u: { cdb: cdb10, direction: dir, sg: rq.sg, allowed: SD_MAX_RETRIES, timeoutMs: SD_TIMEOUT_MS, payload: undefined }, cdb10, cdb16: undefined };
+    }
+    const cdb = size === 10 ? slot.cdb10 : (slot.cdb16 ??= new Uint8Array(16));
+    fillRwCdb(cdb, rq.op === 'write', size, lba, blocks, fua);
+    const u = slot.u;
+    u.cdb = cdb;
+    u.direction = dir;
+    u.sg = rq.sg;
+    u.allowed = SD_MAX_RETRIES;
+    u.timeoutMs = SD_TIMEOUT_MS;
+    return u;
   }
 
   /** sd_setup_unmap_cmnd: UNMAP(10) with one block descriptor. */

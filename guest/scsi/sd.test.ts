@@ -116,6 +116,27 @@ describe('sd I/O', () => {
     expect(bio(b, 'sda', { op: 'discard', sector: 0, sectors: 8, segments: [] })).toBe('notsupp');
   });
 
+  it("reuses a tag's command for the tag's next request: each CDB is that request's own, whatever came before", () => {
+    const b = bootSd([[0, 0, { blocks: 8192, dpofua: true }]]);
+    const sdev = b.sd.disks.get('sda')!.disk.sdev;
+    const w = buf(b, 4096, 0x11);
+    const want: number[][] = [];
+    const steps: [sixteen: boolean, sector: number, fua: boolean][] = [
+      [false, 0x1f_fff0, true],
+      [true, 0x1234_5678, true],
+      [false, 8, false],
+      [true, 16, false],
+      [false, 800, false],
+    ];
+    for (const [sixteen, sector, fua] of steps) {
+      sdev.use16ForRw = sixteen;
+      expect(bio(b, 'sda', { op: 'write', sector: sector % 8000, sectors: 8, segments: [{ addr: w, len: 4096 }], fua })).toBe('ok');
+      want.push([...rwCdb(true, sixteen ? 16 : 10, sector % 8000, 8, fua)]);
+    }
+    const got = b.target.log.filter((l) => l.cdb[0] === 0x2a || l.cdb[0] === 0x8a).slice(-steps.length);
+    expect(got.map((l, i) => [...l.cdb.subarray(0, want[i].length)])).toEqual(want);
+  });
+
   it('random writes read back (property, a few runs)', () => {
     const b = bootSd([[0, 0, { blocks: 4096 }]]);
     fc.assert(

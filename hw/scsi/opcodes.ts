@@ -196,8 +196,14 @@ const NAMES: ReadonlyMap<number, string> = new Map([
 
 /** The command's name for traces; an unnamed opcode is named by its number, never refused. */
 export function scsiOpcodeName(opcode: number): string {
-  return NAMES.get(opcode) ?? `opcode(0x${(opcode & 0xff).toString(16).padStart(2, '0')})`;
+  if (opcode >= 0 && opcode < 256 && Number.isInteger(opcode)) return NAME_BY_OPCODE[opcode];
+  return NAMES.get(opcode) ?? unnamed(opcode);
 }
+
+const unnamed = (opcode: number): string => `opcode(0x${(opcode & 0xff).toString(16).padStart(2, '0')})`;
+
+/** Every byte's name, made once: a trace names the opcode of every command it shows. */
+const NAME_BY_OPCODE: readonly string[] = Array.from({ length: 256 }, (_, op) => NAMES.get(op) ?? unnamed(op));
 
 /** The opcode's group code (SPC-4 §4.2.5.1): its top three bits. */
 export const groupCode = (opcode: number): number => (opcode >> 5) & 7;

@@ -5,7 +5,7 @@
  * the driver set as sense_size). Any bytes the device wrote give a result; none throws.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { GuestMemory } from '../../../hw/memory.js';
+import { PAGE_SIZE, type GuestMemory } from '../../../hw/memory.js';
 import { SCSI_SENSE_BUFFERSIZE } from '../../../hw/scsi/sense.js';
 import * as S from '../../../hw/scsi/status.js';
 import * as V from '../../../hw/virtio/scsi.js';
@@ -60,13 +60,19 @@ export function virtscsiCompleteFromBytes(cmd: ScsiCmnd, bytes: Uint8Array): voi
  * as virtscsiCompleteFromBytes over those bytes, without copying the whole response.
  */
 export function virtscsiCompleteFromMem(cmd: ScsiCmnd, mem: GuestMemory, addr: number, senseSize: number): void {
-  const senseLen = mem.read32(addr);
-  const resid = mem.read32(addr + 4);
-  const response = mem.read8(addr + 11);
-  cmd.status = mem.read8(addr + 10);
+  // The 12-byte header from its page when it lies in one (the driver's area is 64-byte aligned: it does).
+  const page = mem.pageForRead(addr, V.VIRTIO_SCSI_CMD_RESP_HDR_SIZE);
+  const o = addr % PAGE_SIZE;
+  const senseLen = page === undefined ? mem.read32(addr) : le32(page, o);
+  const resid = page === undefined ? mem.read32(addr + 4) : le32(page, o + 4);
+  const response = page === undefined ? mem.read8(addr + 11) : page[o + 11];
+  cmd.status = page === undefined ? mem.read8(addr + 10) : page[o + 10];
   if (resid) cmd.resid = Math.min(resid, cmd.bufflen);
   cmd.hostByte = virtscsiHostByte(response);
   if (response === V.VIRTIO_SCSI_S_NEXUS_FAILURE) cmd.status = S.SAM_STAT_RESERVATION_CONFLICT;
   const n = Math.min(senseLen, senseSize, SCSI_SENSE_BUFFERSIZE);
   if (senseLen) setSense(cmd, mem.read(addr + V.VIRTIO_SCSI_CMD_RESP_HDR_SIZE, n));
 }
+
+/** A little-endian u32 at `o`. */
+const le32 = (p: Uint8Array, o: number): number => (p[o] | (p[o + 1] << 8) | (p[o + 2] << 16) | (p[o + 3] << 24)) >>> 0;

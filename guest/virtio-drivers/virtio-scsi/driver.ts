@@ -83,12 +83,16 @@ export function writeCmdReq(mem: GuestMemory, addr: number, target: number, lun:
   page[o + 1] = target & 0xff;
   page[o + 2] = 0x40 | ((lun >> 8) & 0x3f);
   page[o + 3] = lun & 0xff;
-  const lo = tag % 0x1_0000_0000;
-  const hi = Math.floor(tag / 0x1_0000_0000);
-  for (let i = 0; i < 4; i++) {
-    page[o + 8 + i] = (lo >>> (8 * i)) & 0xff;
-    page[o + 12 + i] = (hi >>> (8 * i)) & 0xff;
-  }
+  const lo = tag >>> 0;
+  const hi = tag > 0xffff_ffff ? Math.floor(tag / 0x1_0000_0000) >>> 0 : 0;
+  page[o + 8] = lo & 0xff;
+  page[o + 9] = (lo >>> 8) & 0xff;
+  page[o + 10] = (lo >>> 16) & 0xff;
+  page[o + 11] = lo >>> 24;
+  page[o + 12] = hi & 0xff;
+  page[o + 13] = (hi >>> 8) & 0xff;
+  page[o + 14] = (hi >>> 16) & 0xff;
+  page[o + 15] = hi >>> 24;
   page[o + 16] = V.VIRTIO_SCSI_S_SIMPLE;
   const n = Math.min(cdb.length, VIRTSCSI_CDB_SIZE);
   for (let i = 0; i < n; i++) page[o + V.VIRTIO_SCSI_CMD_REQ_HDR_SIZE + i] = cdb[i];
@@ -103,6 +107,16 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
   /** guest.virtio-scsi.queue per command; guest.vq.get_buf + guest.virtio-scsi.complete per response. */
   private readonly queueNs: number;
   private readonly completeNs: number;
+  /** guest.irq.entry per interrupt. */
+  private readonly irqEntryNs: number;
+  /**
+   * The lists queuecommand hands to addSgs (the sgs[] array on virtscsi_add_cmd's stack):
+   * filled by index for each command and read at once, never kept.
+   */
+  private readonly outSg: SgElem[] = [];
+  private readonly inSg: SgElem[] = [];
+  private readonly reqSg: SgElem = { addr: 0, len: REQ_SIZE };
+  private readonly respSg: SgElem = { addr: 0, len: RESP_SIZE };
 
   private constructor(
     readonly k: GuestKernel,
@@ -119,6 +133,7 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
     this.hostHandlesTimeouts = opts.hostHandlesTimeouts ?? true;
     this.queueNs = k.costs.ns('guest.virtio-scsi.queue');
     this.completeNs = k.costs.ns('guest.vq.get_buf') + k.costs.ns('guest.virtio-scsi.complete');
+    this.irqEntryNs = k.costs.ns('guest.irq.entry');
     this.host = new ScsiHost(k, this, { ...limits, canQueue: info.vringSize, maxChannel: 0, maxCmdLen: VIRTSCSI_CDB_SIZE, nrHwQueues: reqVqs.length }, hostNo);
     this.events = new VirtscsiEvents(this.host, eventVq);
     this.tmf = new VirtscsiTmf(k, ctrlVq, () => this.pollRequests());
@@ -146,13 +161,14 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
     } else k.routeIoapicPin(t.fn.irqLine, k.idt.requestIrq(() => driver?.allVqsDone(true)), 0);
     const rings: DriverVirtqueue<unknown>[] = [];
     const doorbells: number[] = [];
+    const descNs = k.costs.ns('guest.vq.add-desc');
     for (let i = 0; i < nvqs; i++) {
       const size = t.queueMaxSize(i);
       if (size === 0) return { _tag: 'QueueUnavailable', index: i };
       const vq = new DriverVirtqueue<unknown>(k.mem, k.alloc, i, size, {
         eventIdx,
         indirect,
-        chargeDescs: (n) => k.sim.advance(n * k.costs.ns('guest.vq.add-desc')),
+        chargeDescs: (n) => k.sim.advance(n * descNs),
         notify: () => t.notify(k.current.port, doorbells[i], i),
       });
       let entry = VIRTIO_MSI_NO_VECTOR;
@@ -210,10 +226,19 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
     const sdev = cmd.device;
     writeCmdReq(mem, area, sdev.id, sdev.lun, cmd.id, cmd.cdb);
     mem.fill(area + REQ_SIZE, RESP_SIZE);
-    const hdr: SgElem = { addr: area, len: REQ_SIZE };
-    const resp: SgElem = { addr: area + REQ_SIZE, len: RESP_SIZE };
-    const out: SgElem[] = cmd.direction === 'to-device' ? [hdr, ...cmd.sg] : [hdr];
-    const inb: SgElem[] = cmd.direction === 'from-device' ? [resp, ...cmd.sg] : [resp];
+    const { outSg: out, inSg: inb, reqSg, respSg } = this;
+    reqSg.addr = area;
+    respSg.addr = area + REQ_SIZE;
+    const sg = cmd.sg;
+    let nOut = 0;
+    let nIn = 0;
+    out[nOut++] = reqSg;
+    if (cmd.direction === 'to-device') for (let i = 0; i < sg.length; i++) out[nOut++] = sg[i];
+    inb[nIn++] = respSg;
+    if (cmd.direction === 'from-device') for (let i = 0; i < sg.length; i++) inb[nIn++] = sg[i];
+    // Cut to length (emptying an array first would drop its backing store).
+    if (out.length !== nOut) out.length = nOut;
+    if (inb.length !== nIn) inb.length = nIn;
     if (!vq.addSgs(out, inb, { cmd, area })) {
       alloc.free(area, CMD_AREA, 64);
       if (!vq.isBroken()) return 'host-busy';
@@ -239,7 +264,7 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
 
   /** An interrupt for queue `i`: virtscsi_ctrl_done, virtscsi_event_done or virtscsi_req_done. */
   vqDone(i: number): void {
-    this.k.sim.advance(this.k.costs.ns('guest.irq.entry'));
+    this.k.sim.advance(this.irqEntryNs);
     this.service(i);
   }
 
@@ -275,7 +300,7 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
   /** A shared vector or INTx: service every queue with used buffers (vp_interrupt). */
   allVqsDone(intx: boolean): void {
     if (intx && !(this.t.readIsr(this.k.current.port) & VIRTIO_PCI_ISR_QUEUE)) return;
-    this.k.sim.advance(this.k.costs.ns('guest.irq.entry'));
+    this.k.sim.advance(this.irqEntryNs);
     this.service(V.VIRTIO_SCSI_VQ_CONTROL);
     this.service(V.VIRTIO_SCSI_VQ_EVENT);
     this.reqVqs.forEach((vq, q) => {

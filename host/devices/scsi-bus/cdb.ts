@@ -203,7 +203,7 @@ function ataXfer(dev: CdbDevice, buf: Uint8Array, is16: boolean): number {
 }
 
 /** Opcodes whose data goes to the device (scsi_cmd_xfer_mode). */
-const TO_DEV = new Set([
+const TO_DEV_OPS = [
   op.WRITE_6, op.WRITE_10, op.WRITE_VERIFY_10, op.WRITE_12, op.WRITE_VERIFY_12, op.WRITE_16, op.WRITE_VERIFY_16,
   op.VERIFY_10, op.VERIFY_12, op.VERIFY_16,
   0x18 /* COPY */, 0x3a /* COPY_VERIFY */, 0x39 /* COMPARE */, 0x40 /* CHANGE_DEFINITION */, 0x4c /* LOG_SELECT */,
@@ -213,12 +213,15 @@ const TO_DEV = new Set([
   0xb0 /* SEARCH_HIGH_12 */, 0xb1 /* SEARCH_EQUAL_12 */, 0xb2 /* SEARCH_LOW_12 */, 0x38 /* MEDIUM_SCAN */,
   0xb6 /* SEND_VOLUME_TAG */, 0x5d /* SEND_CUE_SHEET */, 0xbf /* SEND_DVD_STRUCTURE */, 0x5f /* PERSISTENT_RESERVE_OUT */,
   0xa4 /* MAINTENANCE_OUT */, 0x24 /* SET_WINDOW */, 0x1b /* SCAN (= START_STOP, which has xfer 0) */,
-]);
+];
+/** TO_DEV_OPS by opcode: 1 where the data goes to the device. */
+const TO_DEV = new Uint8Array(256);
+for (const o of TO_DEV_OPS) TO_DEV[o] = 1;
 
 function xferMode(buf: Uint8Array, xfer: number): ScsiXferMode {
   if (xfer === 0) return 'none';
   if (buf[0] === 0xa1 || buf[0] === 0x85) return buf[2] & 0x8 ? 'from-dev' : 'to-dev';
-  return TO_DEV.has(buf[0]) ? 'to-dev' : 'from-dev';
+  return TO_DEV[buf[0]] === 1 ? 'to-dev' : 'from-dev';
 }
 
 /**

@@ -25,7 +25,7 @@ import { dmaHandler } from './dma.js';
 import { emulateHandler } from './emulate.js';
 import { setWriteCache } from './mode.js';
 import { DEFAULT_SCSI_DISK_PROPS, realizeScsiDiskProps, scsiDiskPropErrorMessage, type ScsiDiskKind, type ScsiDiskPropError, type ScsiDiskProps } from './props.js';
-import { nbSectors, type ScsiDiskState, type ScsiIoErrorStop } from './state.js';
+import { nbSectors, type Continuation, type ScsiDiskState, type ScsiIoErrorStop } from './state.js';
 
 export interface ScsiDiskOptions {
   readonly kind: ScsiDiskKind;
@@ -60,11 +60,12 @@ export interface ScsiDisk extends ScsiDevice {
   resume(): void;
 }
 
-/** READ/WRITE and WRITE AND VERIFY: scsi_disk_dma_reqops. */
-const DMA_OPS = new Set([
+/** READ/WRITE and WRITE AND VERIFY: scsi_disk_dma_reqops (1 by opcode). */
+const DMA_OPS = new Uint8Array(256);
+for (const c of [
   op.READ_6, op.READ_10, op.READ_12, op.READ_16, op.WRITE_6, op.WRITE_10, op.WRITE_12, op.WRITE_16,
   op.WRITE_VERIFY_10, op.WRITE_VERIFY_12, op.WRITE_VERIFY_16,
-]);
+]) DMA_OPS[c] = 1;
 
 const DEFAULT_MAX_TRANSFER = 0x7fff_ffff - (0x7fff_ffff % 512);
 
@@ -79,7 +80,7 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
   const common = new ScsiDeviceCommon({ channel: conf.channel, id: conf['scsi-id'], lun: conf.lun });
   const requestNs = o.costs?.ns('qemu.scsi.request') ?? 0;
   const completeNs = o.costs?.ns('qemu.scsi.complete') ?? 0;
-  let pending: (() => void)[] = [];
+  let pending: Continuation[] = [];
   let scheduled = false;
   const drain = (): void => {
     scheduled = false;
@@ -87,20 +88,20 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
     pending = [];
     for (let i = 0; i < list.length; i++) {
       o.sim.advance(completeNs);
-      list[i]();
+      list[i].resume();
     }
   };
   const what = `${o.kind} complete`;
   const contextRun = o.context
-    ? (fn: () => void): void => {
-        pending.push(fn);
+    ? (c: Continuation): void => {
+        pending.push(c);
         if (scheduled) return;
         scheduled = true;
         o.context!.run(what, drain);
       }
-    : (fn: () => void): void => {
+    : (c: Continuation): void => {
         o.sim.advance(completeNs);
-        fn();
+        c.resume();
       };
   const s: ScsiDiskState = {
     name: o.name,
@@ -136,7 +137,7 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
     },
     newHandler(req: ScsiRequest): ScsiReqHandler {
       o.sim.advance(requestNs);
-      return DMA_OPS.has(req.cmd.buf[0]) ? dmaHandler(s, req) : emulateHandler(s, req);
+      return DMA_OPS[req.cmd.buf[0]] === 1 ? dmaHandler(s, req) : emulateHandler(s, req);
     },
     /** scsi_disk_reset. */
     reset() {

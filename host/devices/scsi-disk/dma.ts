@@ -24,7 +24,7 @@ import { dataCdbXfer } from '../scsi-bus/cdb.js';
 import * as op from '../scsi-bus/defs.js';
 import type { ScsiReqHandler, ScsiRequest } from '../scsi-bus/request.js';
 import { handleRwError } from './errors.js';
-import { available, lbaRangeOk, writable, type ScsiDiskState } from './state.js';
+import { available, lbaRangeOk, writable, type Continuation, type ScsiDiskState } from './state.js';
 
 /** Largest backend request one command's data is split into. */
 export const DMA_CHUNK = 4 * 1024 * 1024;
@@ -60,7 +60,7 @@ const FUA: WriteFlags = { fua: true };
 /** What the outstanding backend request was for. */
 type Phase = 'chunk' | 'flush-then-transfer' | 'flush-then-good';
 
-class DmaReq implements ScsiReqHandler {
+class DmaReq implements ScsiReqHandler, Continuation {
   /** In 512-byte sectors, as QEMU's SCSIDiskReq. */
   private sector = 0;
   private sectorCount = 0;
@@ -93,10 +93,8 @@ class DmaReq implements ScsiReqHandler {
   private readonly backendDone = (err: BlockIoError | null, data?: Uint8Array | void): void => {
     this.err = err;
     this.data = data ?? undefined;
-    this.s.done(this.resume);
+    this.s.done(this);
   };
-
-  private readonly resume = (): void => this.afterIo();
 
   sendCommand(): number {
     const { s, req, cdb } = this;
@@ -138,8 +136,8 @@ class DmaReq implements ScsiReqHandler {
     this.s.backend!.flush(this.backendDone);
   }
 
-  /** A backend request came back (on the device's context): a cancel, the error policy, then go on. */
-  private afterIo(): void {
+  /** A backend request came back (Continuation.resume, on the device's context): a cancel, the error policy, then go on. */
+  resume(): void {
     const { req, err, data } = this;
     this.inFlight = false;
     this.err = null;

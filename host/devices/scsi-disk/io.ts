@@ -26,7 +26,7 @@ export class ReqIo {
   cb<T>(next: (ignored: boolean, value: T | undefined) => void): (err: BlockIoError | null, value?: T) => void {
     this.inFlight = true;
     return (err, value) => {
-      this.s.done(() => {
+      const resume = (): void => {
         this.inFlight = false;
         if (this.req.ioCanceled) {
           this.req.cancelComplete();
@@ -38,7 +38,8 @@ export class ReqIo {
           return;
         }
         next(false, value);
-      });
+      };
+      this.s.done({ resume });
     };
   }
 

@@ -45,8 +45,13 @@ export interface ScsiDiskState {
   readonly errorSite: ErrorSite;
   /** copy.byte: what moving one byte between guest memory and the drive costs (0 without a cost model). */
   readonly copyByteNs: number;
-  /** Run backend-completion work on the device's context. */
-  done(fn: () => void): void;
+  /** Run backend-completion work on the device's context: `c.resume()` there. */
+  done(c: Continuation): void;
+}
+
+/** What runs on the device's context after a backend request came back (a request's next step). */
+export interface Continuation {
+  resume(): void;
 }
 
 /** blk_is_available: a medium is inserted and the tray is closed. */

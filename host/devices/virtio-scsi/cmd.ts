@@ -119,22 +119,32 @@ function answerGood(s: HbaState, req: HbaReq, resid: number): void {
 const NO_BYTES = new Uint8Array(0);
 
 /**
- * The LUN field of a command header (bytes 0..7) as virtio_scsi_device_get reads it: the
- * target and LUN of a flat or peripheral address, or -1 for anything else (the REPORT LUNS
- * well-known LU included: QEMU answers it BAD_TARGET).
+ * Whether the LUN field of a command header (bytes 0..7) addresses a logical unit as
+ * virtio_scsi_device_get reads it: a flat or peripheral address (target in byte 1, LUN in
+ * the low 14 bits of bytes 2..3); anything else — the REPORT LUNS well-known LU included —
+ * QEMU answers BAD_TARGET.
  */
-function headerLun(hdr: Uint8Array): { target: number; lun: number } | undefined {
-  if (hdr[0] !== 1) return undefined;
-  if (hdr[2] !== 0 && !(hdr[2] >= 0x40 && hdr[2] < 0x80)) return undefined;
-  return { target: hdr[1], lun: ((hdr[2] << 8) | hdr[3]) & 0x3fff };
+function headerAddressesLu(hdr: Uint8Array): boolean {
+  return hdr[0] === 1 && (hdr[2] === 0 || (hdr[2] >= 0x40 && hdr[2] < 0x80));
 }
 
 /** A command's 64-bit tag (the header's bytes 8..15, little-endian), for the TMFs that name it. */
 export function cmdTag(c: CmdReq): bigint {
-  const h = c.req.hdr;
-  const lo = (h[8] | (h[9] << 8) | (h[10] << 16) | (h[11] << 24)) >>> 0;
-  const hi = (h[12] | (h[13] << 8) | (h[14] << 16) | (h[15] << 24)) >>> 0;
-  return (BigInt(hi) << 32n) | BigInt(lo);
+  return (BigInt(c.tagHi) << 32n) | BigInt(c.tagLo);
+}
+
+/**
+ * The command queue's header buffer (req_size bytes) and the CDB within it, made again only
+ * when the driver changes cdb_size: a command's header is read here, and what outlives
+ * `prepare` (the tag) is copied out, as the bus copies the CDB into its own request.
+ */
+function cmdScratch(s: HbaState, reqSize: number): { hdr: Uint8Array<ArrayBuffer>; cdb: Uint8Array<ArrayBuffer> } {
+  let b = s.cmdScratch;
+  if (b === undefined || b.hdr.length !== reqSize) {
+    const hdr = new Uint8Array(reqSize);
+    b = s.cmdScratch = { hdr, cdb: hdr.subarray(VIRTIO_SCSI_CMD_REQ_HDR_SIZE) };
+  }
+  return b;
 }
 
 function traceRequest(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, req: HbaReq, cdb: Uint8Array, sector: number): void {
@@ -146,7 +156,10 @@ function traceRequest(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, req:
 /** virtio_scsi_handle_cmd_req_prepare: undefined when answered already, 'broken' on virtio_error(). */
 function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): CmdReq | 'broken' | undefined {
   const { cdbSize, senseSize } = s.sizes;
-  const req = parseHbaReq(s, vq, elem, VIRTIO_SCSI_CMD_REQ_HDR_SIZE + cdbSize, VIRTIO_SCSI_CMD_RESP_HDR_SIZE + senseSize);
+  const reqSize = VIRTIO_SCSI_CMD_REQ_HDR_SIZE + cdbSize;
+  const respSize = VIRTIO_SCSI_CMD_RESP_HDR_SIZE + senseSize;
+  const scratch = cmdScratch(s, reqSize);
+  const req = parseHbaReq(s, vq, elem, reqSize, respSize, scratch.hdr);
   if (typeof req === 'string') {
     s.fail(vq, req);
     return 'broken';
@@ -155,24 +168,25 @@ function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): CmdReq |
     answer(s, req, respBytes(VIRTIO_SCSI_S_FAILURE));
     return undefined;
   }
-  // The header is exactly req_size bytes (19 + cdb_size), read in place as QEMU reads req->req.
+  // The header is exactly req_size bytes (19 + cdb_size), read as QEMU reads req->req; the
+  // CDB is its last cdb_size bytes (the bus parses a copy of it).
   const hdr = req.hdr;
-  // Copied out rather than viewed: a view of a small array makes V8 give it a separate buffer.
-  const cdb = new Uint8Array(cdbSize);
-  for (let i = 0; i < cdbSize; i++) cdb[i] = hdr[VIRTIO_SCSI_CMD_REQ_HDR_SIZE + i];
-  const addr = headerLun(hdr);
-  const dev = addr === undefined ? undefined : s.bus.find(0, addr.target, addr.lun);
-  if (dev === undefined || addr === undefined) {
+  const cdb = scratch.cdb;
+  const lun = ((hdr[2] << 8) | hdr[3]) & 0x3fff;
+  const dev = headerAddressesLu(hdr) ? s.bus.find(0, hdr[1], lun) : undefined;
+  if (dev === undefined) {
     traceRequest(s, vq, elem, req, cdb, 0);
     answer(s, req, respBytes(VIRTIO_SCSI_S_BAD_TARGET));
     return undefined;
   }
   const data: ScsiData | undefined = req.mode === 'to-dev' ? { mem: vq.mem, sg: req.dataOut } : req.mode === 'from-dev' ? { mem: vq.mem, sg: req.dataIn } : undefined;
   const cb = busCallbacks(s);
+  const tagLo = (hdr[8] | (hdr[9] << 8) | (hdr[10] << 16) | (hdr[11] << 24)) >>> 0;
+  const tagHi = (hdr[12] | (hdr[13] << 8) | (hdr[14] << 16) | (hdr[15] << 24)) >>> 0;
   const sreq = s.bus.newRequest(dev, {
     // scsi_req_new takes a uint32_t tag (the low half); TMFs compare the whole 64-bit one (cmdTag).
-    tag: (hdr[8] | (hdr[9] << 8) | (hdr[10] << 16) | (hdr[11] << 24)) >>> 0,
-    lun: addr.lun,
+    tag: tagLo,
+    lun,
     cdb,
     data,
     onComplete: cb.onComplete,
@@ -185,7 +199,7 @@ function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): CmdReq |
     answer(s, req, respBytes(VIRTIO_SCSI_S_OVERRUN));
     return undefined;
   }
-  return { req, sreq, reset: false };
+  return { req, sreq, tagLo, tagHi, reset: false };
 }
 
 /** The HBA's SCSIBusInfo.complete and .cancel, made once per device rather than per command. */

@@ -118,6 +118,8 @@ export function createVirtioScsi(o: VirtioScsiOptions): E.Either<VirtioScsiPropE
     eventsDropped: false,
     inflight: 0,
     cancelWaiters: new Map(),
+    cmdScratch: undefined,
+    busCallbacks: undefined,
     requestNs: o.costs.ns(SCSI_REQUEST_COST),
     completeNs: o.costs.ns(SCSI_COMPLETE_COST),
     fail(vq: DeviceVirtqueue | undefined, message: string) {

@@ -29,13 +29,17 @@ export interface HbaReq {
   readonly vq: DeviceVirtqueue;
   readonly elem: VirtqElement;
   readonly gen: number;
-  /** The request header bytes (req_size of them). */
+  /**
+   * The request header bytes (req_size of them). A command's are read into the HBA's
+   * scratch buffer and are valid only while it is prepared (cmd.ts copies out what it needs
+   * later); a control or event request owns its own.
+   */
   readonly hdr: Uint8Array;
   /** The response header's buffers: exactly resp_size bytes. */
-  readonly resp: SgElem[];
+  readonly resp: readonly SgElem[];
   readonly respSize: number;
-  readonly dataOut: SgElem[];
-  readonly dataIn: SgElem[];
+  readonly dataOut: readonly SgElem[];
+  readonly dataIn: readonly SgElem[];
   /** qsgl.size: every data byte, both directions. */
   readonly dataBytes: number;
   readonly mode: XferMode;
@@ -58,8 +62,13 @@ function readHeader(mem: GuestMemory, sg: readonly SgElem[], hdr: Uint8Array): n
   return hdr.length;
 }
 
-/** The first `n` bytes of `sg` (qemu_iovec_concat_iov of a prefix); assumes `sg` holds them. */
-function sgTake(sg: readonly SgElem[], n: number): SgElem[] {
+/**
+ * The first `n` bytes of `sg` (qemu_iovec_concat_iov of a prefix); assumes `sg` holds them.
+ * When they are exactly the first element (the driver's response buffer), the list is that
+ * element; when they are all of a one-element `sg`, `sg` itself (never written to).
+ */
+function sgTake(sg: readonly SgElem[], n: number): readonly SgElem[] {
+  if (n > 0 && sg.length > 0 && sg[0].len === n) return sg.length === 1 ? sg : [sg[0]];
   const out: SgElem[] = [];
   let left = n;
   for (let i = 0; i < sg.length && left > 0; i++) {
@@ -70,15 +79,26 @@ function sgTake(sg: readonly SgElem[], n: number): SgElem[] {
   return out;
 }
 
+/** No data buffers: shared, as nothing writes to a request's lists. */
+const NO_SG: readonly SgElem[] = Object.freeze([]);
+
+/** sgDropFront, sharing one empty list when nothing is left (a command without data, or a write's data-in). */
+function dropFront(sg: readonly SgElem[], n: number): readonly SgElem[] {
+  return sg.length === 0 || (sg.length === 1 && sg[0].len <= n) ? NO_SG : sgDropFront(sg, n);
+}
+
 const total = (sg: readonly SgElem[]): number => {
   let n = 0;
   for (let i = 0; i < sg.length; i++) n += sg[i].len;
   return n;
 };
 
-/** virtio_scsi_parse_req. A string is the reason it is a broken request (virtio_scsi_bad_req). */
-export function parseHbaReq(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, reqSize: number, respSize: number): HbaReq | string {
-  const hdr = new Uint8Array(reqSize);
+/**
+ * virtio_scsi_parse_req. A string is the reason it is a broken request (virtio_scsi_bad_req).
+ * The header is read into `hdr` when given (exactly req_size bytes: the command queue's
+ * scratch buffer), else into a new buffer.
+ */
+export function parseHbaReq(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, reqSize: number, respSize: number, hdr = new Uint8Array(reqSize)): HbaReq | string {
   if (readHeader(vq.mem, elem.out, hdr) < reqSize) return MSG_BAD_HEADERS;
   if (total(elem.in) < respSize) return MSG_BAD_HEADERS;
   const resp = sgTake(elem.in, respSize);
@@ -88,8 +108,8 @@ export function parseHbaReq(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement
     if (elem.out.length > 0) outSkip = elem.out[0].len;
     if (elem.in.length > 0) inSkip = elem.in[0].len;
   }
-  const dataOut = sgDropFront(elem.out, outSkip);
-  const dataIn = sgDropFront(elem.in, inSkip);
+  const dataOut = dropFront(elem.out, outSkip);
+  const dataIn = dropFront(elem.in, inSkip);
   const outBytes = total(dataOut);
   const inBytes = total(dataIn);
   const mode: XferMode = outBytes > 0 ? 'to-dev' : inBytes > 0 ? 'from-dev' : 'none';

@@ -22,11 +22,14 @@ import type { HbaReq } from './request.js';
 export const SCSI_REQUEST_COST = 'qemu.virtio-scsi.request';
 export const SCSI_COMPLETE_COST = 'qemu.virtio-scsi.complete';
 
-/** A command the bus holds: the virtio request (QEMU's hba_private); its 64-bit tag is in the header (cmd.ts cmdTag). */
+/** A command the bus holds: the virtio request (QEMU's hba_private). */
 export interface CmdReq {
   readonly req: HbaReq;
   /** The bus's request for it (QEMU's SCSIRequest). */
   readonly sreq: ScsiRequest;
+  /** The header's 64-bit tag, low and high halves (cmd.ts cmdTag). */
+  readonly tagLo: number;
+  readonly tagHi: number;
   /** Canceled by a reset (a TMF reset, a bus reset): completes with VIRTIO_SCSI_S_RESET. */
   reset: boolean;
 }
@@ -64,6 +67,8 @@ export interface HbaState {
   readonly cancelWaiters: Map<ScsiRequest, (() => void)[]>;
   readonly requestNs: number;
   readonly completeNs: number;
+  /** The command queues' header buffer and the CDB within it (cmd.ts cmdScratch). */
+  cmdScratch?: { readonly hdr: Uint8Array<ArrayBuffer>; readonly cdb: Uint8Array<ArrayBuffer> };
   /** SCSIBusInfo.complete / .cancel for this HBA's commands (made on first use by cmd.ts). */
   busCallbacks?: { readonly onComplete: (r: ScsiRequest) => void; readonly onCancel: (r: ScsiRequest) => void };
   /** virtio_error(): stop, trace, tell the transport. */
