@@ -30,8 +30,12 @@ export const SD_MAX_RETRIES = 5;
 export const SD_TIMEOUT_MS = 30_000;
 
 export interface ScsiCmnd {
-  /** Unique per host for the command's life: the low-level driver's tag (Linux uses the address). */
-  readonly id: number;
+  /**
+   * Unique per host for the command's life: the low-level driver's tag (Linux uses the
+   * address). A command reused by its tag's next request (lib.ts) gets a new one, so a
+   * driver can tell a late answer for the tag's previous command from one for this.
+   */
+  id: number;
   readonly device: ScsiDevice;
   /** The CDB, 6..16 bytes (never more than the host's max_cmd_len). */
   cdb: Uint8Array;
@@ -60,7 +64,7 @@ export interface ScsiCmnd {
   /** Requeues for unit attentions / busy, bounded (a simulator guard: Linux bounds them by time only). */
   requeues: number;
   /** When the command was first built (jiffies_at_alloc), ns. */
-  readonly allocatedAt: number;
+  allocatedAt: number;
   /** Per-command timeout, ms (req->timeout). */
   timeoutMs: number;
   /** SCSI_EH_ABORT_SCHEDULED: the timeout handler has scheduled an abort. */
@@ -70,9 +74,11 @@ export interface ScsiCmnd {
   /** SCMD_STATE_INFLIGHT: handed to the low-level driver and not back yet. */
   inflight: boolean;
   /** The block request this command serves, if any. */
-  readonly rq?: BlkRequest;
+  rq: BlkRequest | undefined;
   /** Sent by the error handler itself (scsi_send_eh_cmnd): never retried nor escalated. */
   readonly eh?: boolean;
+  /** The low-level driver's own state for the command (scsi_cmd_priv), kept while the command is reused. */
+  hostPriv: unknown;
   /** Where the midlayer sends the finished command. */
   finish(cmd: ScsiCmnd): void;
 }
@@ -121,8 +127,38 @@ export function newCmnd(init: {
     inflight: false,
     rq: init.rq,
     eh: init.eh,
+    hostPriv: undefined,
     finish: init.finish,
   };
+}
+
+/**
+ * Make a finished command of a block request's tag into the tag's next command (what
+ * blk_mq_rq_to_pdu gives Linux: the scsi_cmnd lives in the request, and scsi_queue_rq
+ * initializes it again): every field as newCmnd would set it, with a new `id`. The
+ * command must be back from the driver and its request ended; the driver's own state
+ * (`hostPriv`) stays.
+ */
+export function recycleCmnd(cmd: ScsiCmnd, id: number, u: { cdb: Uint8Array; direction: DmaDirection; sg: SgElem[]; allowed: number; timeoutMs: number }, hwq: number, now: number, rq: BlkRequest): void {
+  const sg = u.sg;
+  let bufflen = 0;
+  for (let i = 0; i < sg.length; i++) bufflen += sg[i].len;
+  cmd.id = id;
+  cmd.cdb = u.cdb;
+  cmd.direction = u.direction;
+  cmd.sg = sg;
+  cmd.bufflen = bufflen;
+  cmd.hwq = hwq;
+  cmd.last = true;
+  resetResult(cmd);
+  cmd.retries = 0;
+  cmd.allowed = u.allowed;
+  cmd.requeues = 0;
+  cmd.allocatedAt = now;
+  cmd.timeoutMs = u.timeoutMs;
+  cmd.abortScheduled = false;
+  cmd.inflight = false;
+  cmd.rq = rq;
 }
 
 /** Clear what the last attempt left before the command goes out again. */

@@ -59,7 +59,13 @@ export class ScsiErrorHandler {
     this.host.note(`${cmd.device.hctl}: command ${cmd.id} (opcode 0x${(cmd.cdb[0] ?? 0).toString(16)}) timed out`);
     if (!cmd.abortScheduled && this.host.template.ehAbortHandler !== undefined) {
       cmd.abortScheduled = true;
-      this.host.k.clock.after(ABORT_DELAY_NS, () => this.host.k.cpus[this.host.cpuFor(cmd.hwq)].schedule('scsi abort', () => this.abortTimedOut(cmd)));
+      // A block request's command is reused by its tag's next request (lib.ts): the abort is for this one only.
+      const id = cmd.id;
+      this.host.k.clock.after(ABORT_DELAY_NS, () =>
+        this.host.k.cpus[this.host.cpuFor(cmd.hwq)].schedule('scsi abort', () => {
+          if (cmd.id === id) this.abortTimedOut(cmd);
+        }),
+      );
     } else {
       cmd.hostByte = S.DID_TIME_OUT;
       this.add(cmd);

@@ -15,7 +15,7 @@
 import type { SgElem } from '../../hw/memory.js';
 import type { BlkMq } from '../blockdev/blk-mq.js';
 import type { BlkMqOps, BlkRequest, BlkStatus } from '../blockdev/request.js';
-import { newCmnd, type DmaDirection, type ScsiCmnd } from './cmnd.js';
+import { newCmnd, recycleCmnd, type DmaDirection, type ScsiCmnd } from './cmnd.js';
 import type { ScsiDevice } from './device.js';
 import { cmdGood, scsiIoCompletionAction, scsiIoCompletionStatus } from './disposition.js';
 import { SCSI_QUEUE_DELAY_NS } from './host.js';
@@ -77,19 +77,7 @@ export class ScsiQueue implements BlkMqOps {
     if (sdev.busy >= sdev.queueDepth || host.eh.inRecovery) return 'resource';
     const u = this.uld.initCommand(rq);
     if (typeof u === 'string') return u;
-    const cmd = newCmnd({
-      id: host.newCmndId(),
-      device: sdev,
-      cdb: u.cdb,
-      direction: u.direction,
-      sg: u.sg,
-      hwq,
-      now: host.k.sim.now,
-      allowed: u.allowed,
-      timeoutMs: u.timeoutMs,
-      rq,
-      finish: this.finish,
-    });
+    const cmd = this.cmdFor(hwq, rq, u);
     cmd.last = last;
     sdev.busy++;
     if (host.dispatch(cmd) === 'busy') {
@@ -103,6 +91,21 @@ export class ScsiQueue implements BlkMqOps {
 
   commitRqs(hwq: number): void {
     this.sdev.host.template.commitRqs?.(hwq);
+  }
+
+  /**
+   * The tag's command for `rq`: the one its previous request used, made again (scsi_queue_rq
+   * initializing the scsi_cmnd in the request's PDU), or a new one the first time — or when
+   * the old one is somehow still out, which a finished request's command never is.
+   */
+  private cmdFor(hwq: number, rq: BlkRequest, u: UldCommand): ScsiCmnd {
+    const host = this.sdev.host;
+    const o = this.byTag[rq.hwq]?.[rq.tag];
+    if (o !== undefined && !o.live && !o.cmd.inflight) {
+      recycleCmnd(o.cmd, host.newCmndId(), u, hwq, host.k.sim.now, rq);
+      return o.cmd;
+    }
+    return newCmnd({ id: host.newCmndId(), device: this.sdev, cdb: u.cdb, direction: u.direction, sg: u.sg, hwq, now: host.k.sim.now, allowed: u.allowed, timeoutMs: u.timeoutMs, rq, finish: this.finish });
   }
 
   private get(rq: BlkRequest): Outstanding | undefined {

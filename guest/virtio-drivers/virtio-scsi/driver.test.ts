@@ -11,12 +11,13 @@ import * as V from '../../../hw/virtio/scsi.js';
 import { testKernel } from '../../blockdev/testing.js';
 import { newCmnd, type ScsiCmnd } from '../../scsi/cmnd.js';
 import { ScsiDevice } from '../../scsi/device.js';
-import { FakeScsiTarget } from '../../scsi/testing.js';
+import { FakeScsiTarget, type ScsiResponder, type TargetReply, type TargetRequest } from '../../scsi/testing.js';
+import { WRITE_10 } from '../../../hw/scsi/opcodes.js';
 import { GuestMemory } from '../../../hw/memory.js';
 import { encodeVirtioScsiCmdReq, virtioScsiCmdReqSize } from '../../../hw/virtio/scsi-req.js';
 import { virtscsiApplyResponse, virtscsiCompleteFromBytes, virtscsiCompleteFromMem, virtscsiHostByte } from './complete.js';
 import { VIRTSCSI_CDB_SIZE, VIRTSCSI_SENSE_SIZE, VirtioScsiDriver, writeCmdReq } from './driver.js';
-import { bootScsi, FakeVirtioScsiDevice } from './testing.js';
+import { bio, bootScsi, bootSdOver, FakeVirtioScsiDevice } from './testing.js';
 
 describe('probe', () => {
   it('negotiates HOTPLUG and CHANGE, reads the config, writes cdb_size 32 and sense_size 96', () => {
@@ -163,6 +164,60 @@ describe('the command request and response in place', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+/** A target that keeps the answer to the next `hold` WRITEs until the test gives it (`held`). */
+class HoldingTarget implements ScsiResponder {
+  hold = 0;
+  readonly held: ((x: TargetReply) => void)[] = [];
+  readonly writes: number[] = [];
+  constructor(readonly t: FakeScsiTarget) {}
+  hasTarget(target: number): boolean {
+    return this.t.hasTarget(target);
+  }
+  command(r: TargetRequest, reply: (x: TargetReply) => void): void {
+    if (r.cdb[0] === WRITE_10) this.writes.push(r.cdb[5]);
+    if (r.cdb[0] === WRITE_10 && this.hold > 0) {
+      this.hold--;
+      this.held.push(reply);
+      return;
+    }
+    this.t.command(r, reply);
+  }
+}
+
+describe('a late answer after an abort (the command is reused by its tag)', () => {
+  it('completes nothing: the tag\'s next request waits for its own answer', () => {
+    const ht = new HoldingTarget(new FakeScsiTarget());
+    ht.t.addLun(0, 0);
+    const b = bootSdOver(ht, { hostHandlesTimeouts: false, tmfKeepsTasks: true });
+    const { kernel, sim, tasks } = b.tk;
+    const buf = kernel.alloc.alloc(4096, 4096);
+    const write = (sector: number) => ({ op: 'write' as const, sector, sectors: 8, segments: [{ addr: buf, len: 4096 }] });
+    // The first write's answer is held: it times out, ABORT TASK succeeds (the device keeps
+    // the task), and the retry goes out on the same tag and is answered.
+    ht.hold = 1;
+    expect(bio(b, 'sda', write(8))).toBe('ok');
+    expect(b.drv.tmf.sent).toEqual([V.virtioScsiTmfName(V.VIRTIO_SCSI_T_TMF_ABORT_TASK)]);
+    expect(ht.writes).toEqual([8, 8]);
+    // The next write gets the freed tag (and its command); its answer is held too.
+    ht.hold = 1;
+    let st: string | undefined;
+    tasks[0].run('io', () => void b.sd.disks.get('sda')!.bdev.submitBio(tasks[0], write(16)).subscribe((s) => (st = s)));
+    sim.run({ until: sim.now + 1_000_000 });
+    expect(ht.writes).toEqual([8, 8, 16]);
+    expect(ht.held).toHaveLength(2);
+    // Now the device answers the first write's aborted first trip, late: nothing completes.
+    ht.held[0]({ status: S.SAM_STAT_GOOD });
+    sim.run({ until: sim.now + 1_000_000 });
+    expect(st).toBeUndefined();
+    expect(b.drv.host.busy).toBe(1);
+    // Its own answer (MEDIUM ERROR, unrecovered: failed at once) completes it.
+    ht.held[1]({ status: S.SAM_STAT_CHECK_CONDITION, sense: Uint8Array.of(0x70, 0, 0x03, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x11, 0x00, 0, 0, 0, 0) });
+    sim.run({ stop: () => st !== undefined, until: sim.now + 1e9 });
+    expect(st).toBe('medium');
+    expect(b.drv.host.busy).toBe(0);
   });
 });
 

@@ -59,9 +59,19 @@ export interface VirtioScsiInfo {
   vringSize: number;
 }
 
+/**
+ * A command's chain on a request queue (struct virtio_scsi_cmd): kept in the command
+ * (`hostPriv`) and used again by its next trip once the device has given it back. `id` is
+ * the command's id when it went out: a block request's command is reused by its tag's next
+ * request with a new id, so an answer to an earlier trip (a command the error handler
+ * aborted, which the device returned late) is told apart and completes nothing.
+ */
 interface ReqToken {
-  cmd: ScsiCmnd;
+  readonly cmd: ScsiCmnd;
   area: number;
+  id: number;
+  /** In the queue: the device has not given the chain back. */
+  out: boolean;
 }
 
 /**
@@ -239,7 +249,15 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
     // Cut to length (emptying an array first would drop its backing store).
     if (out.length !== nOut) out.length = nOut;
     if (inb.length !== nIn) inb.length = nIn;
-    if (!vq.addSgs(out, inb, { cmd, area })) {
+    let tok = cmd.hostPriv as ReqToken | undefined;
+    if (tok === undefined || tok.out || tok.cmd !== cmd) cmd.hostPriv = tok = { cmd, area, id: cmd.id, out: true };
+    else {
+      tok.area = area;
+      tok.id = cmd.id;
+      tok.out = true;
+    }
+    if (!vq.addSgs(out, inb, tok)) {
+      tok.out = false;
       alloc.free(area, CMD_AREA, 64);
       if (!vq.isBroken()) return 'host-busy';
       // -EIO: the queue is broken; the command fails as if the target were gone.
@@ -283,10 +301,14 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
       vq.disableCb();
       for (let b = vq.getBuf(); b; b = vq.getBuf()) {
         sim.advance(this.completeNs);
-        const { cmd, area } = b.token;
-        virtscsiCompleteFromMem(cmd, mem, area + REQ_SIZE, VIRTSCSI_SENSE_SIZE);
+        const tok = b.token;
+        const { cmd, area } = tok;
+        tok.out = false;
+        // The command went out again since this trip (reused for its tag's next request): a stale answer.
+        const current = tok.id === cmd.id;
+        if (current) virtscsiCompleteFromMem(cmd, mem, area + REQ_SIZE, VIRTSCSI_SENSE_SIZE);
         this.k.alloc.free(area, CMD_AREA, 64);
-        this.host.scsiDone(cmd);
+        if (current) this.host.scsiDone(cmd);
       }
       if (vq.isBroken()) break;
     } while (!vq.enableCb());

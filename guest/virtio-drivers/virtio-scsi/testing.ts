@@ -41,6 +41,8 @@ export interface FakeVirtioScsiOptions {
   latencyNs?: number;
   /** TMF answer: default FUNCTION COMPLETE after aborting the task (its request answered ABORTED first). */
   tmf?: (subtype: number, target: number, lun: number, tag: bigint) => number | 'hang';
+  /** A device that answers a TMF without giving back the tasks it covers: they are answered whenever their target replies. */
+  tmfKeepsTasks?: boolean;
 }
 
 interface Chain {
@@ -89,6 +91,7 @@ export class FakeVirtioScsiDevice implements VirtioScsiTransport {
       maxLun: o.maxLun ?? 16383,
       latencyNs: o.latencyNs ?? 20_000,
       tmf: o.tmf,
+      tmfKeepsTasks: o.tmfKeepsTasks ?? false,
     };
     this.offered = o.features ?? featureBits(VIRTIO_F_VERSION_1, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, V.VIRTIO_SCSI_F_HOTPLUG, V.VIRTIO_SCSI_F_CHANGE);
     this.msixVectors = o.msixVectors ?? this.opts.numQueues + 3;
@@ -265,7 +268,7 @@ export class FakeVirtioScsiDevice implements VirtioScsiTransport {
       response = this.opts.tmf ? this.opts.tmf(t.subtype, target, l, t.tag) : V.VIRTIO_SCSI_S_FUNCTION_COMPLETE;
       if (response !== 'hang' && (response === V.VIRTIO_SCSI_S_FUNCTION_COMPLETE || response === V.VIRTIO_SCSI_S_FUNCTION_SUCCEEDED)) {
         // Cancel what the TMF covers: the task (ABORT TASK) or the LU's tasks (resets).
-        const hit = this.pending.filter((p) => p.target === target && (t.subtype === V.VIRTIO_SCSI_T_TMF_ABORT_TASK ? p.tag === t.tag : p.lun === l || t.subtype === V.VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET));
+        const hit = this.opts.tmfKeepsTasks ? [] : this.pending.filter((p) => p.target === target && (t.subtype === V.VIRTIO_SCSI_T_TMF_ABORT_TASK ? p.tag === t.tag : p.lun === l || t.subtype === V.VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET));
         for (const p of hit) {
           p.done = true;
           this.pending.splice(this.pending.indexOf(p), 1);

@@ -18,6 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { parseCdb, type ScsiCommand } from './cdb.js';
 import { GET_CONFIGURATION, GET_EVENT_STATUS_NOTIFICATION, INQUIRY, REPORT_LUNS, REQUEST_SENSE, SENSE, UNIT_ATTENTION, type SenseCode } from './defs.js';
 import { uaPrecedence, type ScsiDevice } from './device.js';
+import type { ScsiData } from './data.js';
 import { ScsiRequest, type ScsiReqKind, type ScsiRequestInit } from './request.js';
 import { failingHandler, targetHandler, unitAttentionHandler } from './target.js';
 
@@ -124,11 +125,15 @@ export class ScsiBus {
   }
 
   /**
-   * scsi_req_new: parse the CDB and pick who answers. `init.lun` is the LUN the initiator
+   * scsi_req_new: parse the CDB and pick who answers. `lun` is the LUN the initiator
    * addressed; `dev` is what `find` returned for it.
    */
   newRequest(dev: ScsiDevice, init: ScsiRequestInit): ScsiRequest {
-    const cdb = init.cdb;
+    return this.request(dev, init.tag, init.lun, init.cdb, init.data, init.onComplete, init.onCancel);
+  }
+
+  /** newRequest with ScsiRequestInit's fields as arguments (an HBA's per-command path: no init object). */
+  request(dev: ScsiDevice, tag: number, lun: number, cdb: Uint8Array, data: ScsiData | undefined, onComplete: (req: ScsiRequest) => void, onCancel?: (req: ScsiRequest) => void): ScsiRequest {
     const c = dev.common;
     const op = cdb.length > 0 ? cdb[0] : -1;
     let kind: ScsiReqKind | undefined;
@@ -143,25 +148,25 @@ export class ScsiBus {
       !(op === REQUEST_SENSE && c.senseIsUa)
     ) {
       kind = 'unit-attention';
-    } else if (init.lun !== c.lun || op === REPORT_LUNS || (op === REQUEST_SENSE && c.senseLen > 0)) {
+    } else if (lun !== c.lun || op === REPORT_LUNS || (op === REQUEST_SENSE && c.senseLen > 0)) {
       kind = 'target';
     }
     const cmd = op < 0 ? undefined : parseCdb(dev, cdb);
     let req: ScsiRequest;
     if (cmd === undefined) {
-      req = new ScsiRequest(this, dev, NO_COMMAND, 'invalid-opcode', init);
+      req = new ScsiRequest(this, dev, NO_COMMAND, 'invalid-opcode', tag, lun, data, onComplete, onCancel);
       req.handler = failingHandler(req, SENSE.INVALID_OPCODE);
     } else if (cmd.xfer > INT32_MAX) {
-      req = new ScsiRequest(this, dev, cmd, 'invalid-field', init);
+      req = new ScsiRequest(this, dev, cmd, 'invalid-field', tag, lun, data, onComplete, onCancel);
       req.handler = failingHandler(req, SENSE.INVALID_FIELD);
     } else if (kind === 'unit-attention') {
-      req = new ScsiRequest(this, dev, cmd, kind, init);
+      req = new ScsiRequest(this, dev, cmd, kind, tag, lun, data, onComplete, onCancel);
       req.handler = unitAttentionHandler(req);
     } else if (kind === 'target') {
-      req = new ScsiRequest(this, dev, cmd, kind, init);
+      req = new ScsiRequest(this, dev, cmd, kind, tag, lun, data, onComplete, onCancel);
       req.handler = targetHandler(req);
     } else {
-      req = new ScsiRequest(this, dev, cmd, 'device', init);
+      req = new ScsiRequest(this, dev, cmd, 'device', tag, lun, data, onComplete, onCancel);
       req.handler = dev.newHandler(req);
     }
     return req;

@@ -71,23 +71,22 @@ export class ScsiRequest {
   listed = false;
   /** The HBA's own state for the request (QEMU's hba_private), set and cleared by the HBA. */
   hbaPrivate: unknown = undefined;
-  readonly tag: number;
-  readonly lun: number;
-  readonly data: ScsiData | undefined;
   /** The size of `data` in bytes. */
   readonly dataSize: number;
 
+  /** The fields of ScsiRequestInit, each kept as a field of its own (not the init object). */
   constructor(
     readonly bus: ScsiBus,
     readonly dev: ScsiDevice,
     readonly cmd: ScsiCommand,
     readonly kind: ScsiReqKind,
-    private readonly init: ScsiRequestInit,
+    readonly tag: number,
+    readonly lun: number,
+    readonly data: ScsiData | undefined,
+    private readonly onComplete: (req: ScsiRequest) => void,
+    private readonly onCancel: ((req: ScsiRequest) => void) | undefined,
   ) {
-    this.tag = init.tag;
-    this.lun = init.lun;
-    this.data = init.data;
-    this.dataSize = dataSize(init.data);
+    this.dataSize = dataSize(data);
     this.residual = cmd.xfer;
   }
 
@@ -132,7 +131,7 @@ export class ScsiRequest {
 
   /** scsi_req_cancel_complete: a canceled request is finished. */
   cancelComplete(): void {
-    this.init.onCancel?.(this);
+    this.onCancel?.(this);
   }
 
   /** scsi_req_build_sense: the sense the request will complete with (fixed format). */
@@ -204,7 +203,7 @@ export class ScsiRequest {
     }
     this.clearUnitAttention();
     this.dequeue();
-    this.init.onComplete(this);
+    this.onComplete(this);
   }
 
   /**

@@ -179,19 +179,15 @@ function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): CmdReq |
     answer(s, req, respBytes(VIRTIO_SCSI_S_BAD_TARGET));
     return undefined;
   }
-  const data: ScsiData | undefined = req.mode === 'to-dev' ? { mem: vq.mem, sg: req.dataOut } : req.mode === 'from-dev' ? { mem: vq.mem, sg: req.dataIn } : undefined;
+  // The request is its own data buffer (its mem and sg: the buffers of its direction).
+  const data: ScsiData | undefined = req.mode === 'none' ? undefined : req;
   const cb = busCallbacks(s);
   const tagLo = (hdr[8] | (hdr[9] << 8) | (hdr[10] << 16) | (hdr[11] << 24)) >>> 0;
-  const tagHi = (hdr[12] | (hdr[13] << 8) | (hdr[14] << 16) | (hdr[15] << 24)) >>> 0;
-  const sreq = s.bus.newRequest(dev, {
-    // scsi_req_new takes a uint32_t tag (the low half); TMFs compare the whole 64-bit one (cmdTag).
-    tag: tagLo,
-    lun,
-    cdb,
-    data,
-    onComplete: cb.onComplete,
-    onCancel: cb.onCancel,
-  });
+  req.tagLo = tagLo;
+  req.tagHi = (hdr[12] | (hdr[13] << 8) | (hdr[14] << 16) | (hdr[15] << 24)) >>> 0;
+  // scsi_req_new takes a uint32_t tag (the low half); TMFs compare the whole 64-bit one (cmdTag).
+  const sreq = s.bus.request(dev, tagLo, lun, cdb, data, cb.onComplete, cb.onCancel);
+  req.sreq = sreq;
   // The trace's sector is the CDB's LBA in 512-byte sectors (0 for commands without one).
   traceRequest(s, vq, elem, req, cdb, sreq.cmd.lba > 0 ? (sreq.cmd.lba * dev.blocksize) / 512 : 0);
   const m = sreq.cmd.mode;
@@ -199,7 +195,7 @@ function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): CmdReq |
     answer(s, req, respBytes(VIRTIO_SCSI_S_OVERRUN));
     return undefined;
   }
-  return { req, sreq, tagLo, tagHi, reset: false };
+  return req as CmdReq;
 }
 
 /** The HBA's SCSIBusInfo.complete and .cancel, made once per device rather than per command. */
@@ -209,7 +205,7 @@ function busCallbacks(s: HbaState): NonNullable<HbaState['busCallbacks']> {
 
 /** virtio_scsi_handle_cmd_req_submit. */
 function submit(s: HbaState, c: CmdReq): void {
-  if (c.req.gen !== s.gen) return;
+  if (c.gen !== s.gen) return;
   c.sreq.hbaPrivate = c;
   s.inflight++;
   if (c.sreq.enqueue() !== 0) c.sreq.continue();
@@ -218,7 +214,7 @@ function submit(s: HbaState, c: CmdReq): void {
 /** The command `r` carries for this HBA, if it is one of ours still in flight (popped since the last reset). */
 export function inflightCmd(s: HbaState, r: ScsiRequest): CmdReq | undefined {
   const c = r.hbaPrivate as CmdReq | undefined;
-  return c !== undefined && c.req.gen === s.gen ? c : undefined;
+  return c !== undefined && c.gen === s.gen ? c : undefined;
 }
 
 /** Take `r`'s command out of flight (it is being answered); undefined when it is not ours or from before a reset. */
@@ -235,18 +231,18 @@ function commandComplete(s: HbaState, r: ScsiRequest): void {
   if (c === undefined) return;
   if (r.ioCanceled) return;
   if (r.status === SAM_STAT_GOOD) {
-    answerGood(s, c.req, Math.max(0, r.residual));
+    answerGood(s, c, Math.max(0, r.residual));
     return;
   }
   const sense = r.getSense();
-  answer(s, c.req, respBytes(VIRTIO_SCSI_S_OK, r.status, 0, sense.subarray(0, Math.min(sense.length, s.sizes.senseSize))));
+  answer(s, c, respBytes(VIRTIO_SCSI_S_OK, r.status, 0, sense.subarray(0, Math.min(sense.length, s.sizes.senseSize))));
 }
 
 /** virtio_scsi_request_cancelled (SCSIBusInfo.cancel), then the TMFs waiting for it. */
 function requestCancelled(s: HbaState, r: ScsiRequest): void {
   const c = takeInflight(s, r);
   if (c !== undefined) {
-    answer(s, c.req, respBytes(c.reset || s.resetting > 0 ? VIRTIO_SCSI_S_RESET : VIRTIO_SCSI_S_ABORTED));
+    answer(s, c, respBytes(c.reset || s.resetting > 0 ? VIRTIO_SCSI_S_RESET : VIRTIO_SCSI_S_ABORTED));
   }
   const waiters = s.cancelWaiters.get(r);
   if (waiters === undefined) return;

@@ -16,6 +16,7 @@
  * element with qsgl.size + resp_size as the used length, as virtio_scsi_complete_req does.
  */
 import { PAGE_SIZE, dmaScatter, type GuestMemory, type SgElem } from '../../../hw/memory.js';
+import type { ScsiRequest } from '../scsi-bus/request.js';
 import { sgDropFront, sgReadPrefix } from '../virtio-blk/sg.js';
 import type { DeviceVirtqueue, VirtqElement } from '../virtio/types.js';
 import type { HbaState } from './state.js';
@@ -45,6 +46,20 @@ export interface HbaReq {
   readonly mode: XferMode;
   /** Data in both directions (-ENOTSUP). */
   readonly bidirectional: boolean;
+  /**
+   * The data buffer the way the command moves it (dataOut for 'to-dev', dataIn for
+   * 'from-dev', else none), over guest memory: a command hands the request itself to the
+   * bus as its ScsiData (QEMU's req->qsgl), rather than a new object per command.
+   */
+  readonly mem: GuestMemory;
+  readonly sg: readonly SgElem[];
+  /** A command's bus request (QEMU's VirtIOSCSIReq.sreq), set once the bus has it (cmd.ts). */
+  sreq: ScsiRequest | undefined;
+  /** A command's 64-bit tag from its header, low and high halves (cmd.ts cmdTag). */
+  tagLo: number;
+  tagHi: number;
+  /** A command canceled by a reset (a TMF reset, a bus reset): it answers VIRTIO_SCSI_S_RESET. */
+  reset: boolean;
 }
 
 /**
@@ -113,7 +128,8 @@ export function parseHbaReq(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement
   const outBytes = total(dataOut);
   const inBytes = total(dataIn);
   const mode: XferMode = outBytes > 0 ? 'to-dev' : inBytes > 0 ? 'from-dev' : 'none';
-  return { vq, elem, gen: s.gen, hdr, resp, respSize, dataOut, dataIn, dataBytes: outBytes + inBytes, mode, bidirectional: outBytes > 0 && inBytes > 0 };
+  const sg = mode === 'to-dev' ? dataOut : mode === 'from-dev' ? dataIn : NO_SG;
+  return { vq, elem, gen: s.gen, hdr, resp, respSize, dataOut, dataIn, dataBytes: outBytes + inBytes, mode, bidirectional: outBytes > 0 && inBytes > 0, mem: vq.mem, sg, sreq: undefined, tagLo: 0, tagHi: 0, reset: false };
 }
 
 /**

@@ -22,17 +22,8 @@ import type { HbaReq } from './request.js';
 export const SCSI_REQUEST_COST = 'qemu.virtio-scsi.request';
 export const SCSI_COMPLETE_COST = 'qemu.virtio-scsi.complete';
 
-/** A command the bus holds: the virtio request (QEMU's hba_private). */
-export interface CmdReq {
-  readonly req: HbaReq;
-  /** The bus's request for it (QEMU's SCSIRequest). */
-  readonly sreq: ScsiRequest;
-  /** The header's 64-bit tag, low and high halves (cmd.ts cmdTag). */
-  readonly tagLo: number;
-  readonly tagHi: number;
-  /** Canceled by a reset (a TMF reset, a bus reset): completes with VIRTIO_SCSI_S_RESET. */
-  reset: boolean;
-}
+/** A command the bus holds: its virtio request, with the bus's request for it (QEMU's hba_private). */
+export type CmdReq = HbaReq & { readonly sreq: ScsiRequest };
 
 export interface HbaState {
   readonly sim: Simulator;
