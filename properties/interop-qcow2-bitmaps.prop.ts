@@ -28,7 +28,7 @@ import { openImage } from '../host/storage/img/image.js';
 import { DirtyBitmap, infoFlags, loadBitmapData, loadBitmaps } from '../host/storage/drivers/qcow2/bitmaps/index.js';
 import type { Qcow2Node } from '../host/storage/drivers/qcow2/driver.js';
 import { peersAvailable, runPeer } from './peers/debian-peers.js';
-import { openQcow2 } from './support/qcow2-io.js';
+import { openQcow2, qemuCheck } from './support/qcow2-io.js';
 import { runs } from './support/vm.js';
 
 const enabled = peersAvailable('qemu-img', 'qemu-io');
@@ -39,16 +39,6 @@ const fresh = (name: string): string => join(dir, `${seq++}-${name}`);
 const acct = () => ({ ns: 0 });
 const DISK = 4 << 20;
 
-interface QemuCheck {
-  corruptions: number;
-  leaks: number;
-  'check-errors': number;
-}
-function qemuCheck(img: string, repair?: 'all' | 'leaks'): QemuCheck {
-  const r = spawnSync('qemu-img', ['check', '--output=json', ...(repair ? ['-r', repair] : []), img], { encoding: 'utf8' });
-  const j = JSON.parse(r.stdout) as Partial<QemuCheck>;
-  return { corruptions: j.corruptions ?? 0, leaks: j.leaks ?? 0, 'check-errors': j['check-errors'] ?? 0 };
-}
 
 /** iopath's check, opened as qemu-img check opens (BDRV_O_CHECK, writable to repair). */
 function ourCheck(img: string, fix: CheckFix = { leaks: false, errors: false }): ImageCheckResult {

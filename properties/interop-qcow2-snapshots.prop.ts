@@ -23,7 +23,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { blockErrorMessage, createImage } from '../host/storage/index.js';
 import type { CheckFix, ImageCheckResult } from '../host/storage/image-api.js';
 import { peersAvailable, runPeer } from './peers/debian-peers.js';
-import { openQcow2, qemuRaw, readAll } from './support/qcow2-io.js';
+import { openQcow2, qemuCheck, qemuRaw, readAll } from './support/qcow2-io.js';
 import { firstDiff, runs } from './support/vm.js';
 
 const enabled = peersAvailable('qemu-img', 'qemu-io');
@@ -36,16 +36,6 @@ const acct = () => ({ ns: 0 });
 
 
 
-interface QemuCheck {
-  corruptions: number;
-  leaks: number;
-  'check-errors': number;
-}
-function qemuCheck(img: string, repair?: 'all' | 'leaks'): QemuCheck {
-  const r = spawnSync('qemu-img', ['check', '--output=json', ...(repair ? ['-r', repair] : []), img], { encoding: 'utf8' });
-  const j = JSON.parse(r.stdout) as Partial<QemuCheck>;
-  return { corruptions: j.corruptions ?? 0, leaks: j.leaks ?? 0, 'check-errors': j['check-errors'] ?? 0 };
-}
 
 function ourCheck(img: string, fix: CheckFix = { leaks: false, errors: false }): ImageCheckResult {
   const { bs, graph } = openQcow2(img, { 'read-only': !fix.leaks && !fix.errors });

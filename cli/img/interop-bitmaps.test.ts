@@ -11,13 +11,12 @@
  * QEMU checks (directory, entries, tables, the autoclear bit).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { peersAvailable } from '../../properties/peers/debian-peers.js';
-import { capture } from '../test-support.js';
-import { runImg } from './index.js';
+import { argLines, runTool, runTwins, type Run } from './twins.js';
 
 const enabled = peersAvailable('qemu-img', 'qemu-io');
 const root = mkdtempSync(join(tmpdir(), 'iopath-img-bitmaps-'));
@@ -25,10 +24,7 @@ const tpl = join(root, 'tpl');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
-function run(tool: string, args: string[]): void {
-  const r = spawnSync(tool, args, { cwd: tpl, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${tool} ${args.join(' ')}: ${r.stderr}`);
-}
+const run = (tool: string, args: string[]): void => runTool(tpl, tool, args);
 
 /** Where a.qcow2 keeps its bitmaps: the extension's fields, the first entry, its table. */
 function layout(b: Buffer): { ext: number; nb: number; dir: number; table: number } {
@@ -90,37 +86,11 @@ function makeTemplates(): void {
   writeFileSync(join(tpl, 'd-noauto.qcow2'), d);
 }
 
-interface Run {
-  readonly out: string;
-  readonly err: string;
-  readonly code: number;
-  readonly files: Record<string, Buffer>;
-}
-
-const files = (dir: string): Record<string, Buffer> => Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f))]));
-
 let n = 0;
 /** Run `args` with qemu-img and with iopath img, each in a fresh copy of the image it names. */
 function both(args: string[]): { theirs: Run; ours: Run } {
-  const base = join(root, String(n++));
-  const q = join(base, 'q');
-  const o = join(base, 'o');
   const image = args.find((a) => a.endsWith('.qcow2'))!;
-  for (const d of [q, o]) {
-    mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, image), readFileSync(join(tpl, image)));
-  }
-  const r = spawnSync('qemu-img', args, { cwd: q, encoding: 'utf8' });
-  const theirs = { out: r.stdout, err: r.stderr, code: r.status ?? -1, files: files(q) };
-  const cwd = process.cwd();
-  process.chdir(o);
-  let c: { code: number; out: string; err: string };
-  try {
-    c = capture(() => runImg(args));
-  } finally {
-    process.chdir(cwd);
-  }
-  return { theirs, ours: { ...c, files: files(o) } };
+  return runTwins(join(root, String(n++)), args, (d) => writeFileSync(join(d, image), readFileSync(join(tpl, image))));
 }
 
 /**
@@ -137,7 +107,7 @@ function same(args: string[], sameFiles: boolean): Run {
   return ours;
 }
 
-const lines = (cmds: string[]): string[][] => cmds.map((c) => c.split(' ').filter((w) => w !== ''));
+const lines = argLines;
 const IMAGES = ['a', 'd', 'gran', 'inuse', 'tblres', 'inuse-tblres', 'nbmore', 'nbless', 'diroff', 'tsize', 'extra', 'flag4', 'tbloff', 'dataoff', 'dataunal', 'dup', 'noauto'];
 
 describe.skipIf(!enabled)('iopath img = qemu-img 7.2 on qcow2 images with persistent bitmaps', () => {

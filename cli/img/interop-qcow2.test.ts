@@ -7,14 +7,12 @@
  * Masked, where a command writes the time: the date fields (date_sec, date_nsec) of
  * every snapshot table entry in the resulting files, after `snapshot -c`.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { peersAvailable } from '../../properties/peers/debian-peers.js';
-import { capture } from '../test-support.js';
-import { runImg } from './index.js';
+import { argLines, dirFiles, runTool, runTwins, type Run } from './twins.js';
 
 const enabled = peersAvailable('qemu-img', 'qemu-io');
 const root = mkdtempSync(join(tmpdir(), 'iopath-img-qcow2-'));
@@ -22,10 +20,7 @@ const tpl = join(root, 'tpl');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
-function run(tool: string, args: string[]): void {
-  const r = spawnSync(tool, args, { cwd: tpl, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${tool} ${args.join(' ')}: ${r.stderr}`);
-}
+const run = (tool: string, args: string[]): void => runTool(tpl, tool, args);
 
 /** Patch `bytes` into the template `file` at `offset`. */
 function patch(file: string, offset: number, bytes: number[]): void {
@@ -83,13 +78,6 @@ function makeTemplates(): void {
   patch('badsnap.qcow2', u64(s, 64) + 36, [0, 0, 0x07, 0xd0]);
 }
 
-interface Run {
-  readonly out: string;
-  readonly err: string;
-  readonly code: number;
-  readonly files: Record<string, Buffer>;
-}
-
 /** Zero date_sec and date_nsec of every entry of a qcow2 file's snapshot table. */
 function maskSnapshotDates(b: Buffer): Buffer {
   if (b.length < 72 || b.readUInt32BE(0) !== 0x514649fb) return b;
@@ -103,39 +91,14 @@ function maskSnapshotDates(b: Buffer): Buffer {
   return out;
 }
 
-function snapshotFiles(dir: string, maskDates: boolean): Record<string, Buffer> {
-  return Object.fromEntries(
-    readdirSync(dir)
-      .sort()
-      .map((f) => {
-        const b = readFileSync(join(dir, f));
-        return [f, maskDates ? maskSnapshotDates(b) : b];
-      }),
-  );
-}
-
 let n = 0;
 /** Run `args` with qemu-img and with iopath img, each in a fresh copy of the templates. */
 function both(args: string[], maskDates = false): { theirs: Run; ours: Run } {
-  const base = join(root, String(n++));
-  const q = join(base, 'q');
-  const o = join(base, 'o');
-  for (const d of [q, o]) {
-    mkdirSync(d, { recursive: true });
-    // Copied by content, so both copies occupy the same host blocks (actual-size agrees).
+  // Copied by content, so both copies occupy the same host blocks (actual-size agrees).
+  const fill = (d: string): void => {
     for (const f of readdirSync(tpl)) writeFileSync(join(d, f), readFileSync(join(tpl, f)));
-  }
-  const r = spawnSync('qemu-img', args, { cwd: q, encoding: 'utf8' });
-  const theirs = { out: r.stdout, err: r.stderr, code: r.status ?? -1, files: snapshotFiles(q, maskDates) };
-  const cwd = process.cwd();
-  process.chdir(o);
-  let c: { code: number; out: string; err: string };
-  try {
-    c = capture(() => runImg(args));
-  } finally {
-    process.chdir(cwd);
-  }
-  return { theirs, ours: { ...c, files: snapshotFiles(o, maskDates) } };
+  };
+  return runTwins(join(root, String(n++)), args, fill, (d) => dirFiles(d, maskDates ? maskSnapshotDates : undefined));
 }
 
 /** Same output, status and files. */
@@ -147,7 +110,7 @@ function same(args: string[], maskDates = false): Run {
   return ours;
 }
 
-const lines = (cmds: string[]): string[][] => cmds.map((c) => c.split(' ').filter((w) => w !== ''));
+const lines = argLines;
 
 describe.skipIf(!enabled)('iopath img = qemu-img 7.2 on qcow2 images', () => {
   beforeAll(makeTemplates);

@@ -3,14 +3,12 @@
  * by both in twin directories holding the same files, gives the same stdout, stderr and
  * exit status, and leaves the same files behind.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { peersAvailable } from '../../properties/peers/debian-peers.js';
-import { capture } from '../test-support.js';
-import { runImg } from './index.js';
+import { argLines, runTwins, type Run } from './twins.js';
 
 const enabled = peersAvailable('qemu-img');
 const root = mkdtempSync(join(tmpdir(), 'iopath-img-'));
@@ -45,37 +43,9 @@ function setup(dir: string): void {
 }
 
 let n = 0;
-interface Run {
-  readonly out: string;
-  readonly err: string;
-  readonly code: number;
-  readonly files: Record<string, Buffer>;
-}
-
-function snapshotFiles(dir: string): Record<string, Buffer> {
-  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f))]));
-}
-
 /** Run `args` with qemu-img and with iopath img, each in a fresh copy of the files. */
 function both(args: string[]): { theirs: Run; ours: Run } {
-  const base = join(root, String(n++));
-  const q = join(base, 'q');
-  const o = join(base, 'o');
-  mkdirSync(q, { recursive: true });
-  mkdirSync(o, { recursive: true });
-  setup(q);
-  setup(o);
-  const r = spawnSync('qemu-img', args, { cwd: q, encoding: 'utf8' });
-  const theirs = { out: r.stdout, err: r.stderr, code: r.status ?? -1, files: snapshotFiles(q) };
-  const cwd = process.cwd();
-  process.chdir(o);
-  let c: { code: number; out: string; err: string };
-  try {
-    c = capture(() => runImg(args));
-  } finally {
-    process.chdir(cwd);
-  }
-  return { theirs, ours: { ...c, files: snapshotFiles(o) } };
+  return runTwins(join(root, String(n++)), args, setup);
 }
 
 /** Same output, status and files. */
@@ -87,7 +57,7 @@ function same(args: string[]): Run {
   return ours;
 }
 
-const lines = (cmds: string[]): string[][] => cmds.map((c) => c.split(' ').filter((w) => w !== ''));
+const lines = argLines;
 
 describe.skipIf(!enabled)('iopath img = qemu-img 7.2 on raw images', () => {
   it('info, map and check: same JSON and human output', () => {

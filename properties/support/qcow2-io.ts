@@ -3,6 +3,7 @@
  * a graph of its own, read the whole guest disk, and ask qemu-img for the same disk (or a
  * snapshot's) as raw bytes.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { blockErrorMessage, BlockGraph, type BlockDriverState } from '../../host/storage/index.js';
@@ -34,4 +35,18 @@ export function qemuRaw(img: string, snapshot?: string): Uint8Array {
   const b = new Uint8Array(readFileSync(raw));
   rmSync(raw);
   return b;
+}
+
+/** What `qemu-img check --output=json` counts. */
+export interface QemuCheck {
+  corruptions: number;
+  leaks: number;
+  'check-errors': number;
+}
+
+/** `qemu-img check --output=json` (with `-r` when `repair` is given): its counts. */
+export function qemuCheck(img: string, repair?: 'all' | 'leaks'): QemuCheck {
+  const r = spawnSync('qemu-img', ['check', '--output=json', ...(repair ? ['-r', repair] : []), img], { encoding: 'utf8' });
+  const j = JSON.parse(r.stdout) as Partial<QemuCheck>;
+  return { corruptions: j.corruptions ?? 0, leaks: j.leaks ?? 0, 'check-errors': j['check-errors'] ?? 0 };
 }
