@@ -66,6 +66,13 @@ describe('iopath run on files', () => {
     expect(j.block.dispatched).toBeGreaterThan(0);
     expect(j.pagecache.misses).toBeGreaterThan(0);
   });
+  it('refuses scripted events for jobs on files, rather than ignoring them', () => {
+    const job = join(tmp, 'ev.fio');
+    writeFileSync(job, '[w]\nrw=write\nbs=4k\nfilename=/mnt/f\nsize=64k\n');
+    const r = capture(() => runRun(VM, { job, seed: '2', event: ['5ms stop'] }));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('--event: scripted QMP commands are modelled for jobs on block devices only');
+  });
   it('refuses file jobs mixed with block jobs, and a path outside the mount', () => {
     const mixed = join(tmp, 'mixed.fio');
     writeFileSync(mixed, '[a]\nfilename=/dev/vda\ndirect=1\n[b]\nfilename=/mnt/f\nsize=64k\n');

@@ -50,6 +50,7 @@ export function runRun(qemu: string[], opts: RunOpts): number {
   const onFiles = jobs.right.filter(isFileJob).length;
   if (onFiles > 0) {
     if (onFiles < jobs.right.length) return fail(`${opts.job}: jobs on files and jobs on block devices (filename=/dev/…) cannot run together; use two job files`);
+    if ((opts.event ?? []).length > 0) return fail(`--event: scripted QMP commands are modelled for jobs on block devices only, not yet for jobs on files (${opts.job})`);
     return runFilesRun(args, jobs.right, label, seed, costs, { ...opts, timeline });
   }
   const scripted = parseEvents(opts.event ?? []);

@@ -15,6 +15,7 @@ import { buildFileRunReport, type FileRunReport } from './file-report.js';
 import { SyscallLatencies } from './syscall-latency.js';
 import { bootFromArgs } from './experiment.js';
 import { closeMachine } from '../vm/power.js';
+import { isStopped } from '../vm/runstate.js';
 
 export interface FileExperiment {
   label: string;
@@ -32,9 +33,9 @@ export interface FileExperimentResult {
 
 export const DEFAULT_MOUNT: MountSpec = { device: '/dev/vda', dir: '/mnt', mkfs: true };
 
-/** The guest OS of a booted machine, or why there is none (a machine that is off). */
+/** The guest OS of a booted machine, or why there is none (a machine that is off). A stopped machine's calls wait for `cont`. */
 export function guestOs(m: Machine): E.Either<string, GuestOsApi> {
-  return m.state === 'running' ? E.right(m.guest.os) : E.left('the machine is off (after a power cut or a reboot): its guest runs no more');
+  return m.state !== 'off' ? E.right(m.guest.os) : E.left('the machine is off (after a power cut or a reboot): its guest runs no more');
 }
 
 /** The file-job runner's view of a machine. */
@@ -50,7 +51,7 @@ export function runFileJobsOn(m: Machine, label: string, jobs: readonly FioJob[]
   const detach = m.trace.attach(lat.sink);
   const r = runFileJobs(fileRunEnv(m, os.right), jobs, opts);
   detach();
-  if (E.isLeft(r)) return r;
+  if (E.isLeft(r)) return isStopped(m) ? E.left(`${r.left}: the VM is stopped (${m.state}) and nothing continued it`) : r;
   return E.right({ report: buildFileRunReport(label, m.metrics.snapshot(), r.right.jobs, lat.byName), run: r.right });
 }
 
