@@ -147,6 +147,6 @@ export class ExecutionContext {
     if (end > this.freeAt) this.freeAt = end;
     const dur = end - start;
     this.busyNs += dur;
-    if (dur > 0 && this.trace.active) this.trace.emit({ kind: 'work', t: start, ctx: this.name, durNs: dur, what });
+    if (dur > 0 && this.trace.active) this.trace.emitWork(start, this.name, dur, what);
   }
 }

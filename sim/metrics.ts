@@ -4,7 +4,7 @@
  * and the `done` phase) are counted; device setup and drain are left out, as `perf kvm
  * stat` around a fio run would leave out boot.
  */
-import { EXIT_REASONS, sinkOf, type ExitHandler, type ExitPurpose, type ExitReason, type IrqPath, type TraceEvent, type TraceSink } from './trace.js';
+import { EXIT_REASONS, sinkOf, type DirectHandlers, type ExitHandler, type ExitPurpose, type ExitReason, type IoOp, type IrqPath, type TraceEvent, type TraceSink } from './trace.js';
 
 export interface MetricsSnapshot {
   windowNs: number;
@@ -201,51 +201,67 @@ export class Metrics {
   }
 
   /**
+   * The counting of the frequent kinds, with the events' fields as arguments: the sink's
+   * handlers for those kinds call these, and a Trace whose only listener for such a kind
+   * is this sink calls them directly (`DirectHandlers`).
+   */
+  private readonly direct = {
+    work: (_t: number, ctx: string, durNs: number): void => {
+      if (!this.inWindow) return;
+      const b = this.m.busyNs;
+      b[ctx] = (b[ctx] ?? 0) + durNs;
+    },
+    'io-submit': (_t: number, _dev: string, _tag: number, _op: IoOp, _sector: number, sectors: number): void => {
+      if (this.inWindow) this.m.bytes += sectors * 512;
+    },
+    kick: (_t: number, _dev: string, _vq: number, notify: boolean): void => {
+      if (!this.inWindow) return;
+      if (notify) this.m.kicks++;
+      else this.m.kicksSuppressed++;
+    },
+    used: (_t: number, _dev: string, _vq: number, _n: number, interrupt: boolean): void => {
+      if (this.inWindow && !interrupt) this.m.interruptsSuppressed++;
+    },
+    'io-complete': (_t: number, _dev: string, _tag: number, op: IoOp, status: string, latencyNs: number): void => {
+      if (!this.inWindow || op === 'get-id') return;
+      const m = this.m;
+      m.ios++;
+      if (status !== 'ok') m.ioErrors++;
+      m.latenciesNs.push(latencyNs);
+    },
+    exit: (_t: number, _vcpu: number, reason: ExitReason, handler: ExitHandler, purpose: ExitPurpose, _us: unknown, _addr: unknown, costNs: number): void => {
+      if (!this.inWindow) return;
+      const x = this.m.exits;
+      x.total++;
+      x.byReason[reason]++;
+      x.byHandler[handler]++;
+      x.byPurpose[purpose] = (x.byPurpose[purpose] ?? 0) + 1;
+      x.timeNs += costNs;
+    },
+    notify: (_t: number, _dev: string, _vq: number, _via: 'ioeventfd' | 'exit'): void => {
+      if (this.inWindow) this.m.notifications++;
+    },
+    irq: (_t: number, _dev: string, _vector: number, path: IrqPath, _vcpu: number, _state: 'running' | 'halted', _posted: boolean): void => {
+      if (!this.inWindow) return;
+      const m = this.m;
+      m.interrupts++;
+      m.irqByPath[path] = (m.irqByPath[path] ?? 0) + 1;
+    },
+  } satisfies DirectHandlers;
+
+  /**
    * One handler per kind counted, so that each sees events of one shape. Outside the
    * measured window only `phase` and syscall entries matter.
    */
   readonly sink: TraceSink = sinkOf({
-    work: (e) => {
-      if (!this.inWindow) return;
-      const b = this.m.busyNs;
-      b[e.ctx] = (b[e.ctx] ?? 0) + e.durNs;
-    },
-    'io-submit': (e) => {
-      if (this.inWindow) this.m.bytes += e.sectors * 512;
-    },
-    kick: (e) => {
-      if (!this.inWindow) return;
-      if (e.notify) this.m.kicks++;
-      else this.m.kicksSuppressed++;
-    },
-    used: (e) => {
-      if (this.inWindow && !e.interrupt) this.m.interruptsSuppressed++;
-    },
-    'io-complete': (e) => {
-      if (!this.inWindow || e.op === 'get-id') return;
-      const m = this.m;
-      m.ios++;
-      if (e.status !== 'ok') m.ioErrors++;
-      m.latenciesNs.push(e.latencyNs);
-    },
-    exit: (e) => {
-      if (!this.inWindow) return;
-      const x = this.m.exits;
-      x.total++;
-      x.byReason[e.reason]++;
-      x.byHandler[e.handler]++;
-      x.byPurpose[e.purpose] = (x.byPurpose[e.purpose] ?? 0) + 1;
-      x.timeNs += e.costNs;
-    },
-    notify: () => {
-      if (this.inWindow) this.m.notifications++;
-    },
-    irq: (e) => {
-      if (!this.inWindow) return;
-      const m = this.m;
-      m.interrupts++;
-      m.irqByPath[e.path] = (m.irqByPath[e.path] ?? 0) + 1;
-    },
+    work: (e) => this.direct.work(e.t, e.ctx, e.durNs),
+    'io-submit': (e) => this.direct['io-submit'](e.t, e.dev, e.tag, e.op, e.sector, e.sectors),
+    kick: (e) => this.direct.kick(e.t, e.dev, e.vq, e.notify),
+    used: (e) => this.direct.used(e.t, e.dev, e.vq, e.n, e.interrupt),
+    'io-complete': (e) => this.direct['io-complete'](e.t, e.dev, e.tag, e.op, e.status, e.latencyNs),
+    exit: (e) => this.direct.exit(e.t, e.vcpu, e.reason, e.handler, e.purpose, e.userspaceExit, e.addr, e.costNs),
+    notify: (e) => this.direct.notify(e.t, e.dev, e.vq, e.via),
+    irq: (e) => this.direct.irq(e.t, e.dev, e.vector, e.path, e.vcpu, e.vcpuState, e.posted),
     'device-error': () => {
       if (this.inWindow) this.m.deviceErrors++;
     },
@@ -276,7 +292,7 @@ export class Metrics {
         this.end = e.t;
       }
     },
-  });
+  }, this.direct);
 
   private block(e: TraceEvent): void {
     if (this.inWindow) countBlockEvent(this.m.block, e);

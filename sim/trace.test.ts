@@ -52,6 +52,59 @@ describe('Trace: which kinds someone listens for', () => {
     expect(got).toEqual(['kick true', 'notify ioeventfd', 'kick false']);
   });
 
+  it('hands work to a sole listener with a direct handler as arguments, and builds the event for any other set of listeners', () => {
+    const t = new Trace();
+    const got: string[] = [];
+    const sink = sinkOf({ work: (e) => got.push(`event ${e.ctx} ${e.durNs} ${e.what}`) }, { work: (at, ctx, durNs, what) => got.push(`args ${at} ${ctx} ${durNs} ${what}`) });
+    t.emitWork(1, 'vcpu0', 5, 'w'); // nobody listens: nothing
+    const detach = t.attach(sink);
+    t.emitWork(2, 'vcpu0', 5, 'w');
+    const events: unknown[] = [];
+    const detachAll = t.attach((e) => events.push(e));
+    t.emitWork(3, 'iothread0', 7, 'x');
+    detachAll();
+    t.emitWork(4, 'vcpu1', 9, 'y');
+    detach();
+    t.attach(sinkFor(['work'], (e) => events.push(e)));
+    t.emitWork(5, 'vcpu2', 1, 'z');
+    expect(got).toEqual(['args 2 vcpu0 5 w', 'event iothread0 7 x', 'args 4 vcpu1 9 y']);
+    expect(events).toEqual([
+      { kind: 'work', t: 3, ctx: 'iothread0', durNs: 7, what: 'x' },
+      { kind: 'work', t: 5, ctx: 'vcpu2', durNs: 1, what: 'z' },
+    ]);
+  });
+
+  it('builds from each emit method the event emit would have been given, fields in the same order', () => {
+    const t = new Trace();
+    const got: string[] = [];
+    t.attach((e) => got.push(JSON.stringify(e)));
+    t.emitWork(1, 'vcpu0', 5, 'w');
+    t.emitKick(2, 'vda', 0, true);
+    t.emitUsed(3, 'vda', 1, 4, false);
+    t.emitIoSubmit(4, 'vda', 7, 'write', 8, 16);
+    t.emitIoComplete(5, 'vda', 7, 'write', 'ok', 99);
+    t.emitNotify(6, 'vda', 0, 'ioeventfd');
+    t.emitIrq(7, 'vda', 49, 'irqfd', 1, 'halted', true);
+    t.emitExit(8, 0, 'EPT_MISCONFIG', 'kvm', 'notify', undefined, 0xfe003000, 120);
+    t.emitExit(9, 1, 'HLT', 'kvm', 'idle', undefined, undefined, 80);
+    expect(got).toEqual([
+      '{"kind":"work","t":1,"ctx":"vcpu0","durNs":5,"what":"w"}',
+      '{"kind":"kick","t":2,"dev":"vda","vq":0,"notify":true}',
+      '{"kind":"used","t":3,"dev":"vda","vq":1,"n":4,"interrupt":false}',
+      '{"kind":"io-submit","t":4,"dev":"vda","tag":7,"op":"write","sector":8,"sectors":16}',
+      '{"kind":"io-complete","t":5,"dev":"vda","tag":7,"op":"write","status":"ok","latencyNs":99}',
+      '{"kind":"notify","t":6,"dev":"vda","vq":0,"via":"ioeventfd"}',
+      '{"kind":"irq","t":7,"dev":"vda","vector":49,"path":"irqfd","vcpu":1,"vcpuState":"halted","posted":true}',
+      `{"kind":"exit","t":8,"vcpu":0,"reason":"EPT_MISCONFIG","handler":"kvm","purpose":"notify","addr":${0xfe003000},"costNs":120}`,
+      '{"kind":"exit","t":9,"vcpu":1,"reason":"HLT","handler":"kvm","purpose":"idle","costNs":80}',
+    ]);
+    // As the emitter's literal had them: the optional fields are keys, even when undefined.
+    const events: object[] = [];
+    t.attach((e) => events.push(e));
+    t.emitExit(10, 1, 'HLT', 'kvm', 'idle', undefined, undefined, 80);
+    expect(Object.keys(events[0])).toEqual(['kind', 't', 'vcpu', 'reason', 'handler', 'purpose', 'userspaceExit', 'addr', 'costNs']);
+  });
+
   it('lists every kind once', () => {
     expect(new Set(TRACE_KINDS).size).toBe(TRACE_KINDS.length);
     expect(TRACE_KINDS).toContain('device-request');

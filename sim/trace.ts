@@ -188,7 +188,40 @@ export type TraceHandlers = { readonly [K in TraceKind]?: (e: Extract<TraceEvent
  * kinds only, and an event of a kind no sink listens for may be left unbuilt (see
  * `Trace.wants`). A sink without either listens for everything.
  */
-export type TraceSink = ((e: TraceEvent) => void) & { readonly kinds?: readonly TraceKind[]; readonly handlers?: TraceHandlers };
+export type TraceSink = ((e: TraceEvent) => void) & {
+  readonly kinds?: readonly TraceKind[];
+  readonly handlers?: TraceHandlers;
+  /** Handlers of some frequent kinds taking the event's fields as arguments: see `DirectHandlers`. */
+  readonly direct?: DirectHandlers;
+};
+
+type ExitArgs = (
+  t: number,
+  vcpu: number,
+  reason: ExitReason,
+  handler: ExitHandler,
+  purpose: ExitPurpose,
+  userspaceExit: 'KVM_EXIT_IO' | 'KVM_EXIT_MMIO' | undefined,
+  addr: number | undefined,
+  costNs: number,
+) => void;
+
+/**
+ * The most frequent kinds of a run (several per I/O), with the event's fields as arguments
+ * in declaration order. When the only sink listening for such a kind has one of these,
+ * the kind's `Trace.emit…` method calls it and builds no event; it must do exactly what
+ * the sink does with the event. Every other combination of sinks gets the event itself.
+ */
+export interface DirectHandlers {
+  readonly work?: (t: number, ctx: string, durNs: number, what: string) => void;
+  readonly kick?: (t: number, dev: string, vq: number, notify: boolean) => void;
+  readonly used?: (t: number, dev: string, vq: number, n: number, interrupt: boolean) => void;
+  readonly 'io-submit'?: (t: number, dev: string, tag: number, op: IoOp, sector: number, sectors: number) => void;
+  readonly 'io-complete'?: (t: number, dev: string, tag: number, op: IoOp, status: string, latencyNs: number) => void;
+  readonly exit?: ExitArgs;
+  readonly notify?: (t: number, dev: string, vq: number, via: 'ioeventfd' | 'exit') => void;
+  readonly irq?: (t: number, dev: string, vector: number, path: IrqPath, vcpu: number, vcpuState: 'running' | 'halted', posted: boolean) => void;
+}
 
 /** `fn` as a sink that listens only for `kinds`. */
 export function sinkFor(kinds: readonly TraceKind[], fn: (e: TraceEvent) => void): TraceSink {
@@ -200,10 +233,10 @@ export function sinkFor(kinds: readonly TraceKind[], fn: (e: TraceEvent) => void
  * own kind only (so each sees events of one shape); called directly, the sink hands an event
  * to its kind's handler and ignores other kinds.
  */
-export function sinkOf(handlers: TraceHandlers): TraceSink {
+export function sinkOf(handlers: TraceHandlers, direct?: DirectHandlers): TraceSink {
   const table = handlers as Partial<Record<TraceKind, (e: TraceEvent) => void>>;
   const fn = (e: TraceEvent): void => table[e.kind]?.(e);
-  return Object.assign(fn, { kinds: Object.keys(handlers) as TraceKind[], handlers });
+  return Object.assign(fn, { kinds: Object.keys(handlers) as TraceKind[], handlers, direct });
 }
 
 type Listener = (e: TraceEvent) => void;
@@ -226,6 +259,8 @@ export class Trace {
    * of `active`.
    */
   readonly wants: Readonly<Record<TraceKind, boolean>> = perKind(() => false);
+  /** Per direct kind, the sole listener's direct handler, if it has one. */
+  private direct: DirectHandlers = this.directTable();
 
   /** True when someone listens; callers may skip building an event when false. */
   get active(): boolean {
@@ -246,6 +281,57 @@ export class Trace {
     for (let i = 0; i < l.length; i++) l[i](e);
   }
 
+  /* emit({ kind, ...fields }), without building the event when its sole listener takes the fields (see DirectHandlers). */
+
+  emitWork(t: number, ctx: string, durNs: number, what: string): void {
+    const d = this.direct.work;
+    if (d !== undefined) d(t, ctx, durNs, what);
+    else this.emit({ kind: 'work', t, ctx, durNs, what });
+  }
+
+  emitKick(t: number, dev: string, vq: number, notify: boolean): void {
+    const d = this.direct.kick;
+    if (d !== undefined) d(t, dev, vq, notify);
+    else this.emit({ kind: 'kick', t, dev, vq, notify });
+  }
+
+  emitUsed(t: number, dev: string, vq: number, n: number, interrupt: boolean): void {
+    const d = this.direct.used;
+    if (d !== undefined) d(t, dev, vq, n, interrupt);
+    else this.emit({ kind: 'used', t, dev, vq, n, interrupt });
+  }
+
+  emitIoSubmit(t: number, dev: string, tag: number, op: IoOp, sector: number, sectors: number): void {
+    const d = this.direct['io-submit'];
+    if (d !== undefined) d(t, dev, tag, op, sector, sectors);
+    else this.emit({ kind: 'io-submit', t, dev, tag, op, sector, sectors });
+  }
+
+  emitIoComplete(t: number, dev: string, tag: number, op: IoOp, status: string, latencyNs: number): void {
+    const d = this.direct['io-complete'];
+    if (d !== undefined) d(t, dev, tag, op, status, latencyNs);
+    else this.emit({ kind: 'io-complete', t, dev, tag, op, status, latencyNs });
+  }
+
+  /** `userspaceExit` and `addr` are always keys of the event built, undefined or not. */
+  emitExit(t: number, vcpu: number, reason: ExitReason, handler: ExitHandler, purpose: ExitPurpose, userspaceExit: 'KVM_EXIT_IO' | 'KVM_EXIT_MMIO' | undefined, addr: number | undefined, costNs: number): void {
+    const d = this.direct.exit;
+    if (d !== undefined) d(t, vcpu, reason, handler, purpose, userspaceExit, addr, costNs);
+    else this.emit({ kind: 'exit', t, vcpu, reason, handler, purpose, userspaceExit, addr, costNs });
+  }
+
+  emitNotify(t: number, dev: string, vq: number, via: 'ioeventfd' | 'exit'): void {
+    const d = this.direct.notify;
+    if (d !== undefined) d(t, dev, vq, via);
+    else this.emit({ kind: 'notify', t, dev, vq, via });
+  }
+
+  emitIrq(t: number, dev: string, vector: number, path: IrqPath, vcpu: number, vcpuState: 'running' | 'halted', posted: boolean): void {
+    const d = this.direct.irq;
+    if (d !== undefined) d(t, dev, vector, path, vcpu, vcpuState, posted);
+    else this.emit({ kind: 'irq', t, dev, vector, path, vcpu, vcpuState, posted });
+  }
+
   /** Rebuild the per-kind lists (new arrays: an emit in progress keeps the lists it started with). */
   private update(): void {
     this.listened = this.sinks.length > 0;
@@ -260,6 +346,26 @@ export class Trace {
       w[k] = listeners[k].length > 0;
     }
     this.listeners = listeners;
+    this.direct = this.directTable();
+  }
+
+  /** Every key present (undefined or not), so the table always has one shape. */
+  private directTable(): DirectHandlers {
+    return {
+      work: this.soleDirect('work'),
+      kick: this.soleDirect('kick'),
+      used: this.soleDirect('used'),
+      'io-submit': this.soleDirect('io-submit'),
+      'io-complete': this.soleDirect('io-complete'),
+      exit: this.soleDirect('exit'),
+      notify: this.soleDirect('notify'),
+      irq: this.soleDirect('irq'),
+    };
+  }
+
+  private soleDirect<K extends keyof DirectHandlers>(k: K): DirectHandlers[K] {
+    const sinks = this.sinks.filter((s) => (s.handlers !== undefined ? s.handlers[k] !== undefined : s.kinds === undefined || s.kinds.includes(k)));
+    return sinks.length === 1 ? sinks[0].direct?.[k] : undefined;
   }
 }
 

@@ -24,16 +24,17 @@ export function randomPermutation(n: number, rng: PermutationRng): (i: number) =
   const half = Math.max(1, Math.ceil(Math.ceil(Math.log2(n)) / 2));
   const size = 2 ** half;
   const mask = size - 1;
-  const keys = Array.from({ length: ROUNDS }, () => rng.int(0, 0x7fffffff));
-  const encrypt = (x: number): number => {
-    let l = Math.floor(x / size);
-    let r = x % size;
-    for (const k of keys) {
-      const f = mix(r ^ k) & mask;
-      [l, r] = [r, (l ^ f) & mask];
-    }
+  const [k0, k1, k2, k3] = Array.from({ length: ROUNDS }, () => rng.int(0, 0x7fffffff));
+  // The four rounds written out: each maps (l, r) to (r, l ^ F(r ^ k)).
+  const rounds = (l: number, r: number): number => {
+    l = (l ^ mix(r ^ k0)) & mask;
+    r = (r ^ mix(l ^ k1)) & mask;
+    l = (l ^ mix(r ^ k2)) & mask;
+    r = (r ^ mix(l ^ k3)) & mask;
     return l * size + r;
   };
+  // Halves of at most 15 bits: the split and join fit 32-bit integer arithmetic.
+  const encrypt = half <= 15 ? (x: number): number => rounds(x >>> half, x & mask) : (x: number): number => rounds(Math.floor(x / size), x % size);
   return (i: number) => {
     let x = encrypt(i);
     while (x >= n) x = encrypt(x);
@@ -41,10 +42,14 @@ export function randomPermutation(n: number, rng: PermutationRng): (i: number) =
   };
 }
 
-/** murmur3's 32-bit finalizer: a cheap, well-mixed round function. */
+/**
+ * murmur3's 32-bit finalizer: a cheap, well-mixed round function. Returned as a signed
+ * 32-bit value (the same bits; callers keep only the low `half` of them), which V8 keeps
+ * unboxed where an unsigned one above 2^30 would be a heap number.
+ */
 function mix(v: number): number {
-  let x = v >>> 0;
+  let x = v;
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
+  return x ^ (x >>> 16);
 }

@@ -97,7 +97,7 @@ export class BlkMq {
 
   /** The request enters its hardware queue: traced, then a tag (dispatch list) or the wait for one. */
   private enqueue(q: HwQueue, rq: BlkRequest): void {
-    if (this.trace.active) this.trace.emit({ kind: 'io-submit', t: this.sim.now, dev: this.opts.name, tag: rq.id, op: rq.op, sector: rq.sector, sectors: rq.sectors });
+    if (this.trace.active) this.trace.emitIoSubmit(this.sim.now, this.opts.name, rq.id, rq.op, rq.sector, rq.sectors);
     const tag = q.freeTags.pop();
     if (tag === undefined) q.waiting.push(rq);
     else {
@@ -175,7 +175,7 @@ export class BlkMq {
 
   private finish(rq: BlkRequest, status: BlkStatus): void {
     const q = this.hwqs[rq.hwq];
-    if (this.trace.active) this.trace.emit({ kind: 'io-complete', t: this.sim.now, dev: this.opts.name, tag: rq.id, op: rq.op, status, latencyNs: this.sim.now - rq.submittedAt });
+    if (this.trace.active) this.trace.emitIoComplete(this.sim.now, this.opts.name, rq.id, rq.op, status, this.sim.now - rq.submittedAt);
     q.freeTags.push(rq.tag);
     const next = q.waiting.shift();
     if (next) {

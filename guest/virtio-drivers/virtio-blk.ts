@@ -225,7 +225,7 @@ export class VirtioBlkDriver implements BlkMqOps {
     }
     if (last) {
       const notify = vq.kickPrepare();
-      if (trace.active) trace.emit({ kind: 'kick', t: sim.now, dev: this.disk.name, vq: hwq, notify });
+      if (trace.active) trace.emitKick(sim.now, this.disk.name, hwq, notify);
       if (notify) vq.notify();
     }
     return 'ok';
@@ -235,7 +235,7 @@ export class VirtioBlkDriver implements BlkMqOps {
   commitRqs(hwq: number): void {
     const vq = this.vqs[hwq];
     const notify = vq.kickPrepare();
-    if (this.k.trace.active) this.k.trace.emit({ kind: 'kick', t: this.k.sim.now, dev: this.disk.name, vq: hwq, notify });
+    if (this.k.trace.active) this.k.trace.emitKick(this.k.sim.now, this.disk.name, hwq, notify);
     if (notify) vq.notify();
   }
 

@@ -205,9 +205,7 @@ export class KvmVcpu implements VcpuPort {
       }
     }
     const trace = this.vm.trace;
-    if (trace.active) {
-      trace.emit({ kind: 'exit', t: t0, vcpu: this.index, reason: e.reason, handler: this.handler, purpose: this.purpose, userspaceExit: this.userspaceExit, addr, costNs: sim.now - t0 });
-    }
+    if (trace.active) trace.emitExit(t0, this.index, e.reason, this.handler, this.purpose, this.userspaceExit, addr, sim.now - t0);
     return value;
   }
 
@@ -263,7 +261,7 @@ export class KvmVcpu implements VcpuPort {
     // Halted only if the HLT happened by now: work running ahead in local time may halt later.
     const wasHalted = this.halted && this.haltedAt <= sim.now;
     const posted = !wasHalted && opts.apicv;
-    if (trace.active) trace.emit({ kind: 'irq', t: sim.now, dev, vector, path, vcpu: this.index, vcpuState: wasHalted ? 'halted' : 'running', posted });
+    if (trace.active) trace.emitIrq(sim.now, dev, vector, path, this.index, wasHalted ? 'halted' : 'running', posted);
     const d = this.spareInjections.pop() ?? this.newInjection();
     d.vector = vector;
     d.level = level;

@@ -106,7 +106,7 @@ export class HostNotifiers {
     const { env } = this;
     const vq = env.queues[q];
     if (!vq.ready || !env.accepting()) return;
-    if (env.trace.active) env.trace.emit({ kind: 'notify', t: env.sim.now, dev: env.devName, vq: q, via: 'ioeventfd' });
+    if (env.trace.active) env.trace.emitNotify(env.sim.now, env.devName, q, 'ioeventfd');
     env.model.handleOutput(vq);
   }
 

@@ -241,7 +241,7 @@ export class VirtioPciTransport implements VirtqueueHost, ModernBarTarget {
     if (this.notifiers.active(q)) return this.notifiers.kick(q);
     if (!this.started) return;
     const { trace, sim } = this.o;
-    if (trace.active) trace.emit({ kind: 'notify', t: sim.now, dev: this.devName, vq: q, via: 'exit' });
+    if (trace.active) trace.emitNotify(sim.now, this.devName, q, 'exit');
     this.o.model.handleOutput(vq);
   }
 

@@ -256,7 +256,7 @@ export class SplitVirtqueue implements DeviceVirtqueue {
     if (!this.ready) return;
     const interrupt = this.shouldNotify();
     const { trace, sim, devName } = this.env;
-    if (trace.active) trace.emit({ kind: 'used', t: sim.now, dev: devName, vq: this.index, n: this.pendingUsed, interrupt });
+    if (trace.active) trace.emitUsed(sim.now, devName, this.index, this.pendingUsed, interrupt);
     this.pendingUsed = 0;
     if (interrupt) this.host.queueInterrupt(this);
   }
