@@ -1,5 +1,5 @@
 /**
- * The real Debian tools iopath is tested against (qemu-img, qemu-io from qemu-utils).
+ * The real Debian tools iopath is tested against (qemu-img, qemu-io from qemu-utils; zstd).
  * In CI (`IOPATH_REQUIRE_PEERS=1`, set by .ci/run) a missing tool fails the suite; on a
  * developer machine without it the interop tests skip, saying why.
  */
@@ -22,10 +22,14 @@ export function runPeer(tool: string, args: string[]): string {
  * Whether the interop suite for `tools` runs here. Prints the reason when it skips; throws
  * when the peers are required (CI) and missing.
  */
+/** The Debian package each peer tool comes from (.ci/run installs them). */
+const PACKAGE: Readonly<Record<string, string>> = { 'qemu-img': 'qemu-utils', 'qemu-io': 'qemu-utils', 'qemu-nbd': 'qemu-utils', zstd: 'zstd', e2fsck: 'e2fsprogs' };
+
 export function peersAvailable(...tools: string[]): boolean {
   const missing = tools.filter((t) => !havePeer(t));
   if (missing.length === 0) return true;
-  const msg = `interop: ${missing.join(', ')} not found (Debian package qemu-utils)`;
+  const packages = [...new Set(missing.map((t) => PACKAGE[t] ?? t))];
+  const msg = `interop: ${missing.join(', ')} not found (Debian package${packages.length > 1 ? 's' : ''} ${packages.join(', ')})`;
   if (process.env.IOPATH_REQUIRE_PEERS === '1') throw new Error(`${msg}, and IOPATH_REQUIRE_PEERS=1 requires it`);
   console.warn(`${msg}: skipping the interop tests`);
   return false;
