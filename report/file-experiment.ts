@@ -15,7 +15,7 @@ import { buildFileRunReport, type FileRunReport } from './file-report.js';
 import { SyscallLatencies } from './syscall-latency.js';
 import { bootFromArgs } from './experiment.js';
 import { closeMachine } from '../vm/power.js';
-import { isStopped } from '../vm/runstate.js';
+import { stoppedReason } from '../vm/runstate.js';
 
 export interface FileExperiment {
   label: string;
@@ -51,7 +51,10 @@ export function runFileJobsOn(m: Machine, label: string, jobs: readonly FioJob[]
   const detach = m.trace.attach(lat.sink);
   const r = runFileJobs(fileRunEnv(m, os.right), jobs, opts);
   detach();
-  if (E.isLeft(r)) return isStopped(m) ? E.left(`${r.left}: the VM is stopped (${m.state}) and nothing continued it`) : r;
+  if (E.isLeft(r)) {
+    const stopped = stoppedReason(m);
+    return stopped ? E.left(`${r.left}: ${stopped}`) : r;
+  }
   return E.right({ report: buildFileRunReport(label, m.metrics.snapshot(), r.right.jobs, lat.byName), run: r.right });
 }
 

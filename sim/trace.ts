@@ -260,7 +260,7 @@ export class Trace {
    */
   readonly wants: Readonly<Record<TraceKind, boolean>> = perKind(() => false);
   /** Per direct kind, the sole listener's direct handler, if it has one. */
-  private direct: DirectHandlers = this.directTable();
+  private direct: DirectHandlers = directTable(undefined);
 
   /** True when someone listens; callers may skip building an event when false. */
   get active(): boolean {
@@ -335,38 +335,36 @@ export class Trace {
   /** Rebuild the per-kind lists (new arrays: an emit in progress keeps the lists it started with). */
   private update(): void {
     this.listened = this.sinks.length > 0;
+    const listening = perKind((): TraceSink[] => []);
     const listeners = perKind((): Listener[] => []);
     const w = this.wants as Record<TraceKind, boolean>;
     for (const k of TRACE_KINDS) {
       for (const s of this.sinks) {
         const h = s.handlers?.[k] as Listener | undefined;
-        if (h !== undefined) listeners[k].push(h);
-        else if (s.handlers === undefined && (s.kinds === undefined || s.kinds.includes(k))) listeners[k].push(s);
+        if (h === undefined && (s.handlers !== undefined || (s.kinds !== undefined && !s.kinds.includes(k)))) continue;
+        listening[k].push(s);
+        listeners[k].push(h ?? s);
       }
       w[k] = listeners[k].length > 0;
     }
     this.listeners = listeners;
-    this.direct = this.directTable();
+    this.direct = directTable(listening);
   }
+}
 
-  /** Every key present (undefined or not), so the table always has one shape. */
-  private directTable(): DirectHandlers {
-    return {
-      work: this.soleDirect('work'),
-      kick: this.soleDirect('kick'),
-      used: this.soleDirect('used'),
-      'io-submit': this.soleDirect('io-submit'),
-      'io-complete': this.soleDirect('io-complete'),
-      exit: this.soleDirect('exit'),
-      notify: this.soleDirect('notify'),
-      irq: this.soleDirect('irq'),
-    };
-  }
-
-  private soleDirect<K extends keyof DirectHandlers>(k: K): DirectHandlers[K] {
-    const sinks = this.sinks.filter((s) => (s.handlers !== undefined ? s.handlers[k] !== undefined : s.kinds === undefined || s.kinds.includes(k)));
-    return sinks.length === 1 ? sinks[0].direct?.[k] : undefined;
-  }
+/** Per direct kind, the direct handler of its sole listener (every key present, undefined or not, so the table has one shape). */
+function directTable(listening: Record<TraceKind, readonly TraceSink[]> | undefined): DirectHandlers {
+  const sole = <K extends keyof DirectHandlers>(k: K): DirectHandlers[K] => (listening !== undefined && listening[k].length === 1 ? listening[k][0].direct?.[k] : undefined);
+  return {
+    work: sole('work'),
+    kick: sole('kick'),
+    used: sole('used'),
+    'io-submit': sole('io-submit'),
+    'io-complete': sole('io-complete'),
+    exit: sole('exit'),
+    notify: sole('notify'),
+    irq: sole('irq'),
+  };
 }
 
 /** Keeps every event, in order. */

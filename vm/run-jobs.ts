@@ -12,7 +12,7 @@ import { ioStream, type FioJob } from '../workload/index.js';
 import type { VmError } from './errors.js';
 import { guestDisks, type GuestDisk } from './guest-boot.js';
 import { quiescentTime, type Machine } from './machine.js';
-import { isStopped } from './runstate.js';
+import { stoppedReason } from './runstate.js';
 
 export interface JobRunOptions {
   /** Override each job's I/O sequence (property tests feed their own). */
@@ -71,7 +71,8 @@ export function runJobs(m: Machine, jobs: readonly FioJob[], opts: JobRunOptions
   const limit = opts.maxVirtualNs === undefined ? undefined : m.sim.now + opts.maxVirtualNs;
   m.sim.run({ stop: () => results.length === plans.length, until: limit });
   if (results.length < plans.length) {
-    const why = isStopped(m) ? `: the VM is stopped (${m.state}) and nothing continued it; a stop an rerror/werror policy asked for needs a 'cont' (--event '<time> cont')` : '';
+    const stopped = stoppedReason(m);
+    const why = stopped && `: ${stopped}; a stop an rerror/werror policy asked for needs a 'cont' (--event '<time> cont')`;
     return E.left({ _tag: 'Workload', message: `jobs did not finish (${results.length}/${plans.length} done at ${m.sim.now} ns of virtual time)${why}` });
   }
   return E.right({ metrics: m.metrics.snapshot(), jobs: results });

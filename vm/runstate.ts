@@ -40,6 +40,11 @@ export function isStopped(m: Machine): boolean {
   return m.state === 'paused' || m.state === 'io-error';
 }
 
+/** Why a run that did not finish is stuck, when it is because the VM is stopped ('' otherwise). */
+export function stoppedReason(m: Machine): string {
+  return isStopped(m) ? `the VM is stopped (${m.state}) and nothing continued it` : '';
+}
+
 /** vm_stop(state): stop the vCPUs and the guest's clock, then drain and flush the drives. Stopping a stopped VM changes nothing. */
 export function stopVm(m: Machine, state: StoppedState): E.Either<RunStateError, void> {
   if (m.state === 'off') return E.left({ _tag: 'MachineOff' });

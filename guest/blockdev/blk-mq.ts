@@ -41,6 +41,8 @@ export class BlkMq {
   /* Costs charged per request, looked up once. */
   private readonly submitNs: number;
   private readonly completeNs: number;
+  /** The time request timeouts count (the guest's clock, or the simulator's). */
+  private readonly clock: Clock;
 
   constructor(
     private readonly sim: Simulator,
@@ -50,6 +52,7 @@ export class BlkMq {
   ) {
     this.submitNs = costs.ns('guest.blk.submit');
     this.completeNs = costs.ns('guest.blk.complete');
+    this.clock = opts.clock ?? sim;
     this.hwqs = Array.from({ length: opts.nrHwQueues }, () => ({
       freeTags: Array.from({ length: opts.queueDepth }, (_, i) => opts.queueDepth - 1 - i),
       dispatch: [],
@@ -158,7 +161,7 @@ export class BlkMq {
       q.dispatch.shift();
       if (st !== 'ok') this.finish(rq, st);
       else {
-        rq.startedAt = (this.opts.clock ?? this.sim).now;
+        rq.startedAt = this.clock.now;
         queuedWithoutLast = !last;
       }
     }

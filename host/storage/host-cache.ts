@@ -205,7 +205,7 @@ export class VolatileCache {
     if (last - first <= RANGE_THRESHOLD) {
       // A chunk that reads as zeroes in the cache and below it stays as it is (a fresh qcow2
       // cluster's zeroed tail past the old end of file is the common case).
-      for (let i = first; i < last; i++) if (!this.alreadyZero(i)) this.dirty.set(i, ZERO);
+      for (let i = first; i < last; i++) if (!this.readsZero(i)) this.dirty.set(i, ZERO);
       return;
     }
     for (const k of this.dirty.keys()) if (k >= first && k < last) this.dirty.delete(k);
@@ -255,10 +255,10 @@ export class VolatileCache {
     this.stable.truncate(size);
   }
 
-  /** Not dirty, and zero below: in a pending zero range, or zero in stable storage. */
-  private alreadyZero(idx: number): boolean {
-    if (this.dirty.has(idx)) return false;
-    return this.zeroRanges.length > 0 ? this.inZeroRange(idx) || this.stable.readsZero?.(idx) === true : this.stable.readsZero?.(idx) === true;
+  /** Chunk `idx` reads as zeroes now: a pending zeroing in the cache, or nothing cached and zero below. */
+  private readsZero(idx: number): boolean {
+    const p = this.peek(idx);
+    return p === 'zero' || (p === undefined && this.stable.readsZero?.(idx) === true);
   }
 
   private inZeroRange(idx: number): boolean {
@@ -296,7 +296,7 @@ export class VolatileCache {
       const idx = Math.floor(pos / CHUNK);
       const base = idx * CHUNK;
       const cEnd = Math.min(base + CHUNK, b);
-      if (this.peek(idx) !== 'zero' && !this.alreadyZero(idx)) this.chunkForWrite(idx, false).fill(0, pos - base, cEnd - base);
+      if (!this.readsZero(idx)) this.chunkForWrite(idx, false).fill(0, pos - base, cEnd - base);
       pos = cEnd;
     }
   }

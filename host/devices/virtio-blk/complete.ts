@@ -15,11 +15,11 @@
  * A reset bumps the generation: anything older is dropped before it touches guest memory.
  */
 import { dmaScatter } from '../../../hw/memory.js';
-import { VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, blkStatusName } from '../../../hw/virtio/blk.js';
+import { VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, blkStatusName } from '../../../hw/virtio/blk.js';
 import { blockErrorAction } from '../block-error.js';
 import type { BlockIoError } from '../../storage/block-backend-api.js';
 import type { DeviceVirtqueue } from '../virtio/types.js';
-import { maskedType, type BlkReq } from './request.js';
+import { isBlkRead, type BlkReq } from './request.js';
 import type { BlkState } from './state.js';
 
 /** One backend request's outcome: the requests it carried (several when merged). */
@@ -188,7 +188,7 @@ export class Completer {
    */
   private failed(req: BlkReq, err: BlockIoError): void {
     const s = this.s;
-    const isRead = maskedType(req.type) === VIRTIO_BLK_T_IN && (req.type & VIRTIO_BLK_T_OUT) === 0;
+    const isRead = isBlkRead(req.type);
     const action = blockErrorAction(s.errorSite, isRead, err);
     if (action === 'stop') s.stopped.unshift(req);
     else this.complete(req, action === 'ignore' ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);

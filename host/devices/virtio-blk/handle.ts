@@ -31,6 +31,7 @@ import {
   VIRTIO_BLK_ZONE_DESCRIPTOR_SIZE,
   VIRTIO_BLK_ZONE_REPORT_HDR_SIZE,
   blkReqTypeName,
+  isBlkRead,
   maskedType,
   type BlkReq,
 } from './request.js';
@@ -44,7 +45,7 @@ export const MSG_ZONE_REPORT_TOO_SMALL = 'in buffer too small for zone report';
 export function handleRequest(s: BlkState, req: BlkReq, mrb: MultiReqBuffer): string | null {
   const m = maskedType(req.type);
   if (s.trace.wants['device-request']) {
-    const toDevice = !(m === VIRTIO_BLK_T_IN && (req.type & VIRTIO_BLK_T_OUT) === 0) && m !== VIRTIO_BLK_T_GET_ID && m !== VIRTIO_BLK_T_ZONE_REPORT;
+    const toDevice = !isBlkRead(req.type) && m !== VIRTIO_BLK_T_GET_ID && m !== VIRTIO_BLK_T_ZONE_REPORT;
     const bytes = sgBytes(toDevice ? req.out : req.in);
     s.trace.emit({ kind: 'device-request', t: s.sim.now, dev: s.devName, vq: req.vq.index, head: req.elem.head, type: blkReqTypeName(req.type), sector: req.sector, bytes });
   }

@@ -13,7 +13,7 @@
  * type means is decided later, totally (unknown types complete with UNSUPP).
  */
 import type { SgElem } from '../../../hw/memory.js';
-import { VIRTIO_BLK_OUTHDR_SIZE, VIRTIO_BLK_T_OUT, blkTypeName } from '../../../hw/virtio/blk.js';
+import { VIRTIO_BLK_OUTHDR_SIZE, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, blkTypeName } from '../../../hw/virtio/blk.js';
 import type { DeviceVirtqueue, VirtqElement } from '../virtio/types.js';
 import { sgDropBack, sgDropFront, sgReadPrefix } from './sg.js';
 
@@ -94,6 +94,11 @@ export function parseBlkRequest(vq: DeviceVirtqueue, elem: VirtqElement, gen: nu
 /** The type with the direction bit and the legacy barrier flag masked off (QEMU's switch value). */
 export function maskedType(type: number): number {
   return type & 0x7ffffffe;
+}
+
+/** A read: VIRTIO_BLK_T_IN without the direction bit (what QEMU's is_read tests for rerror). */
+export function isBlkRead(type: number): boolean {
+  return maskedType(type) === VIRTIO_BLK_T_IN && (type & VIRTIO_BLK_T_OUT) === 0;
 }
 
 /** Name for traces: IN/OUT by direction bit, barrier flag ignored, as QEMU dispatches. */
