@@ -25,7 +25,7 @@ if (process.argv[2] === '--memory-child') {
   console.log(`  Uint8Array.set of the same 4 KiB blocks to the same offsets in a ${(DEFAULT_JOB.size! / 2 ** 20).toFixed(0)} MiB buffer: ${Math.round(t.copiesPerSec).toLocaleString('en-US')} copies per second`);
   console.log(`  (into a cache-hot 256 KiB window instead: ${Math.round(t.hotCopiesPerSec).toLocaleString('en-US')} copies per second; ratio against it ${(t.simIosPerSec / t.hotCopiesPerSec).toFixed(3)})`);
   console.log(`  per CPU-second of this process: ${Math.round(t.simIosPerCpuSec).toLocaleString('en-US')} I/Os against ${Math.round(t.copiesPerCpuSec).toLocaleString('en-US')} copies, ratio ${(t.simIosPerCpuSec / t.copiesPerCpuSec).toFixed(3)}`);
-  console.log(`  ratio: ${t.ratio.toFixed(3)} (target ≥ 0.10)    [modelled guest IOPS: ${Math.round(t.virtualIops).toLocaleString('en-US')}]`);
+  console.log(`  ratio: ${t.ratio.toFixed(3)} (target ≥ 0.10), the median of ${t.ratios.length} paired rounds (${t.ratios.map((r) => r.toFixed(3)).join(', ')}; the figures above are the median round's)    [modelled guest IOPS: ${Math.round(t.virtualIops).toLocaleString('en-US')}]`);
   const sc = benchScsiThroughput(Number(process.env.IOPATH_BENCH_SCSI_IOS ?? ios));
   const rate = (r: ScsiThroughputResult['blk']): string =>
     `${r.ios} I/Os in ${r.wallMs.toFixed(0)} ms wall, ${r.cpuMs.toFixed(0)} ms CPU → ${Math.round(r.simIosPerSec).toLocaleString('en-US')} per second, ${Math.round(r.simIosPerCpuSec).toLocaleString('en-US')} per CPU-second [modelled guest IOPS ${Math.round(r.virtualIops).toLocaleString('en-US')}]`;

@@ -10,16 +10,37 @@ export interface HeapEntry {
 
 export class TimeHeap<T extends HeapEntry> {
   private readonly items: T[] = [];
+  /**
+   * The least entry, kept out of the array when it arrived as the least one: most events
+   * are posted for "now" while everything else waits for later (a context taking its next
+   * piece of work), and such an entry then costs no sifting in or out. Invariant: when
+   * set, it comes before every entry in `items`.
+   */
+  private front: T | undefined = undefined;
 
   get size(): number {
-    return this.items.length;
+    return this.items.length + (this.front === undefined ? 0 : 1);
   }
 
   peek(): T | undefined {
-    return this.items[0];
+    return this.front ?? this.items[0];
   }
 
   push(item: T): void {
+    const f = this.front;
+    if (f === undefined) {
+      if (this.items.length === 0 || before(item, this.items[0])) {
+        this.front = item;
+        return;
+      }
+    } else if (before(item, f)) {
+      this.front = item;
+      item = f;
+    }
+    this.sift(item);
+  }
+
+  private sift(item: T): void {
     const a = this.items;
     // Move the hole up from the end until `item` fits, then drop it in (no swaps).
     let i = a.length;
@@ -35,6 +56,11 @@ export class TimeHeap<T extends HeapEntry> {
   }
 
   pop(): T | undefined {
+    const f = this.front;
+    if (f !== undefined) {
+      this.front = undefined;
+      return f;
+    }
     const a = this.items;
     if (a.length === 0) return undefined;
     const top = a[0];

@@ -35,6 +35,7 @@ describe('TimeHeap', () => {
         model.push(e);
       } else {
         model.sort((a, b) => a.time - b.time || a.seq - b.seq);
+        expect(h.peek()).toBe(model[0]);
         expect(h.pop()).toBe(model.shift());
       }
       expect(h.size).toBe(model.length);
