@@ -9,6 +9,7 @@
  * (the device turns it into VIRTIO_BLK_S_IOERR); nothing a guest does can make these
  * throw.
  */
+import type { IoVec } from './iovec.js';
 
 /** An I/O error as the device sees it, with the errno the host would have seen. */
 export interface BlockIoError {
@@ -50,6 +51,13 @@ export interface BlockBackendApi {
    * backend takes what it needs from it before returning and never keeps a reference.
    */
   write(offset: number, data: Uint8Array, flags: WriteFlags, cb: BlockCallback): void;
+  /**
+   * blk_aio_pwritev with several pieces (a merged request): `write` of the pieces' bytes in
+   * order, without gathering them first where the graph can take them as they are. The same
+   * rule about keeping references holds for every piece. Optional: callers gather and
+   * `write` when a backend lacks it.
+   */
+  writev?(offset: number, data: IoVec, flags: WriteFlags, cb: BlockCallback): void;
   flush(cb: BlockCallback): void;
   discard(offset: number, bytes: number, cb: BlockCallback): void;
   writeZeroes(offset: number, bytes: number, flags: { mayUnmap: boolean }, cb: BlockCallback): void;

@@ -25,6 +25,7 @@ import { DRIVE_ON_ERROR_DEFAULT, type BlockBackendApi, type BlockCallback, type 
 import type { BlockEnv, IoAcct, WriteReqFlags } from './driver.js';
 import { ioError } from './errors.js';
 import { subtree, type BlockDriverState } from './node.js';
+import type { IoVec } from './iovec.js';
 import { SlabAllocator } from './slab.js';
 
 const FUA: WriteReqFlags = { fua: true };
@@ -132,6 +133,12 @@ export class BlockBackend implements BlockBackendApi {
   write(offset: number, data: Uint8Array, flags: WriteFlags, cb: BlockCallback): void {
     const acct = this.begin();
     const err = this.check(offset, data.length, true) ?? this.root.pwritev(offset, data, flags.fua || !this.wce ? FUA : CACHED, acct);
+    this.complete(acct, err, undefined, cb);
+  }
+
+  writev(offset: number, data: IoVec, flags: WriteFlags, cb: BlockCallback): void {
+    const acct = this.begin();
+    const err = this.check(offset, data.bytes, true) ?? this.root.pwritevParts(offset, data, flags.fua || !this.wce ? FUA : CACHED, acct);
     this.complete(acct, err, undefined, cb);
   }
 

@@ -16,6 +16,7 @@
 import type * as E from 'fp-ts/lib/Either.js';
 import type { BlockIoError } from './block-backend-api.js';
 import type { BlockError } from './errors.js';
+import type { IoVec } from './iovec.js';
 import type { OptionTable, ParsedOptions } from './options.js';
 import type { BlockDriverState } from './node.js';
 import type { BlkdebugEvent, CheckFix, CreateContext, DriverImageInfo, ImageCheckResult, SnapshotOps } from './image-api.js';
@@ -165,6 +166,12 @@ export interface BlockDriver<S = unknown, O extends OptionTable = OptionTable> {
    * supportsFua.
    */
   pwritev(s: S, offset: number, data: Uint8Array, flags: WriteReqFlags, acct: IoAcct): BlockIoError | null;
+  /**
+   * `pwritev` of the pieces of `data` in order, for a driver that can take them as they are
+   * (same guarantees, and the same rule: keep no piece). Default: the generic layer gathers
+   * them and calls pwritev.
+   */
+  pwritevParts?(s: S, offset: number, data: IoVec, flags: WriteReqFlags, acct: IoAcct): BlockIoError | null;
   /**
    * bdrv_co_flush_to_os: push data the driver caches itself (qcow2's metadata caches) down
    * to its children. Called on every flush, even with cache.no-flush. Default: nothing cached.

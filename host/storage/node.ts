@@ -39,6 +39,7 @@ import {
   type ZeroReqFlags,
 } from './driver.js';
 import { ioError } from './errors.js';
+import { gatherIoVec, type IoVec } from './iovec.js';
 import type { BlkdebugEvent } from './image-api.js';
 
 /** An edge of the graph: the parent's option name ('file', 'backing') and the child node. */
@@ -139,6 +140,23 @@ export class BlockDriverState {
         werr = this.driverWrite(a0, tmp, flags, acct);
       }
     }
+    return werr ?? this.fuaFlush(flags, acct);
+  }
+
+  /**
+   * `pwritev` of the pieces of `data` in order: handed to the driver as they are when it
+   * takes pieces and the request needs no padding, else gathered and written as one.
+   */
+  pwritevParts(offset: number, data: IoVec, flags: WriteReqFlags, acct: IoAcct): BlockIoError | null {
+    const drv = this.drv;
+    const bytes = data.bytes;
+    if (drv.pwritevParts === undefined || bytes === 0 || !this.isAligned(offset, bytes)) return this.pwritev(offset, gatherIoVec(data), flags, acct);
+    const err = this.checkWrite('write', offset, bytes) ?? this.growFor(offset + bytes);
+    if (err) return err;
+    this.writeGen++;
+    const before = acct.ns;
+    const f = flags.fua && !this.supportsFua ? NO_FLAGS : flags;
+    const werr = this.traced('write', offset, bytes, before, acct, drv.pwritevParts(this.opaque, offset, data, f, acct));
     return werr ?? this.fuaFlush(flags, acct);
   }
 

@@ -94,17 +94,27 @@ function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: n
     s.backend.read(offset, total, io.cb);
     return;
   }
-  let data: Uint8Array;
-  if (reqs.length === 1 && first.sg.length === 1) data = first.vq.mem.view(first.sg[0].addr, total);
-  else {
-    data = new Uint8Array(total);
-    let at = 0;
-    for (let i = 0; i < reqs.length; i++) {
-      sgGatherInto(reqs[i].vq.mem, reqs[i].sg, data, at);
-      at += reqs[i].bytes;
-    }
+  const flags = s.wce ? CACHED : FUA; // blk_co_pwritev_part(): "if (!blk->enable_write_cache) flags |= BDRV_REQ_FUA"
+  if (reqs.length === 1 && first.sg.length === 1) {
+    const data = first.vq.mem.view(first.sg[0].addr, total);
+    if (total > 0) s.sim.advance(s.copyByteNs * total);
+    s.backend.write(offset, data, flags, io.cb);
+    return;
+  }
+  if (s.backend.writev !== undefined) {
+    // Several buffers: the guest's pages as they lie, one piece each (QEMU's iovec of mapped guest memory).
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < reqs.length; i++) for (const e of reqs[i].sg) parts.push(reqs[i].vq.mem.view(e.addr, e.len));
+    if (total > 0) s.sim.advance(s.copyByteNs * total);
+    s.backend.writev(offset, { parts, bytes: total }, flags, io.cb);
+    return;
+  }
+  const data = new Uint8Array(total);
+  let at = 0;
+  for (let i = 0; i < reqs.length; i++) {
+    sgGatherInto(reqs[i].vq.mem, reqs[i].sg, data, at);
+    at += reqs[i].bytes;
   }
   if (total > 0) s.sim.advance(s.copyByteNs * total);
-  // blk_co_pwritev_part(): "if (!blk->enable_write_cache) flags |= BDRV_REQ_FUA"
-  s.backend.write(offset, data, s.wce ? CACHED : FUA, io.cb);
+  s.backend.write(offset, data, flags, io.cb);
 }

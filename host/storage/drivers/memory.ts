@@ -76,6 +76,16 @@ export const memoryDriver: BlockDriver<MemoryState, typeof OPTIONS> = {
     return null;
   },
 
+  pwritevParts(s, offset, data, _flags, acct) {
+    let at = offset;
+    for (const p of data.parts) {
+      s.cache.write(at, p);
+      at += p.length;
+    }
+    acct.ns += s.latencyNs;
+    return null;
+  },
+
   flush(s, acct) {
     s.cache.flush();
     acct.ns += s.latencyNs;

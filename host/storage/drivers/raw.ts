@@ -72,6 +72,11 @@ export const rawDriver: BlockDriver<RawState, typeof OPTIONS> = {
     return s.file.pwritev(offset + s.offset, data, flags, acct);
   },
 
+  pwritevParts(s, offset, data, flags, acct) {
+    s.file.debugEvent('write_aio');
+    return s.file.pwritevParts(offset + s.offset, data, flags, acct);
+  },
+
   discard(s, offset, bytes, acct) {
     return s.file.discard(offset + s.offset, bytes, acct);
   },
