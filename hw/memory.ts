@@ -10,6 +10,8 @@
  * access outside RAM is a simulator bug and throws `GuestMemoryFault`.
  */
 
+import { freeze, isFrozen } from './frozen.js';
+
 export const PAGE_SIZE = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 const TLB_SIZE = 64;
@@ -38,6 +40,9 @@ export class GuestMemory {
   /** A small direct-mapped cache of pfn → page (only pages that exist), so ring and buffer pages do not evict each other. */
   private readonly tlbPfn = new Float64Array(TLB_SIZE).fill(-1);
   private readonly tlbPage: (Uint8Array | undefined)[] = new Array(TLB_SIZE).fill(undefined);
+  /** The same for writing: only pages that may be written in place (never a frozen one: see lendPage). */
+  private readonly wtlbPfn = new Float64Array(TLB_SIZE).fill(-1);
+  private readonly wtlbPage: (Uint8Array | undefined)[] = new Array(TLB_SIZE).fill(undefined);
   /** The slab new pages are carved from, and how many of its pages are handed out. */
   private slab: ArrayBuffer | undefined;
   private slabUsed = SLAB_PAGES;
@@ -74,17 +79,47 @@ export class GuestMemory {
     return p;
   }
 
-  /** The page holding pfn for writing (allocated on demand). */
+  /** The page holding pfn for writing (allocated on demand; a frozen page is replaced by a copy first). */
   private wpage(pfn: number): Uint8Array {
     const slot = pfn & TLB_MASK;
-    if (this.tlbPfn[slot] === pfn) return this.tlbPage[slot]!;
+    if (this.wtlbPfn[slot] === pfn) return this.wtlbPage[slot]!;
     let p = this.pages.get(pfn);
     if (p === undefined) {
       p = this.newPage();
       this.pages.set(pfn, p);
+    } else if (isFrozen(p)) {
+      // Lent to the host, which may still hold it: the guest writes into a copy from now on.
+      const copy = this.newPage();
+      copy.set(p);
+      p = copy;
+      this.pages.set(pfn, p);
     }
     this.tlbPfn[slot] = pfn;
     this.tlbPage[slot] = p;
+    this.wtlbPfn[slot] = pfn;
+    this.wtlbPage[slot] = p;
+    return p;
+  }
+
+  /**
+   * The page at page-aligned `addr`, frozen (see hw/frozen.ts), for a device that hands
+   * the guest's bytes to a consumer that may keep them (QEMU's zero-copy mapping of guest
+   * memory, made safe by copy-on-write): the guest's next write to that page goes to a
+   * copy. Undefined when `addr` is not page-aligned or the page was never written (it
+   * reads as zeroes and there is nothing to lend).
+   */
+  lendPage(addr: number): Uint8Array | undefined {
+    this.check(addr, PAGE_SIZE);
+    if (addr % PAGE_SIZE !== 0) return undefined;
+    const pfn = addr / PAGE_SIZE;
+    const p = this.pages.get(pfn);
+    if (p === undefined) return undefined;
+    freeze(p);
+    const slot = pfn & TLB_MASK;
+    if (this.wtlbPfn[slot] === pfn) {
+      this.wtlbPfn[slot] = -1;
+      this.wtlbPage[slot] = undefined;
+    }
     return p;
   }
 
@@ -284,12 +319,16 @@ export class GuestMemory {
   discardPage(pfn: number): void {
     const p = this.pages.get(pfn);
     if (p === undefined) return;
-    this.freePages.push(p);
+    if (!isFrozen(p)) this.freePages.push(p);
     this.pages.delete(pfn);
     const slot = pfn & TLB_MASK;
     if (this.tlbPfn[slot] === pfn) {
       this.tlbPfn[slot] = -1;
       this.tlbPage[slot] = undefined;
+    }
+    if (this.wtlbPfn[slot] === pfn) {
+      this.wtlbPfn[slot] = -1;
+      this.wtlbPage[slot] = undefined;
     }
   }
 }

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freeze } from '../../hw/frozen.js';
 import { FileStore } from './drivers/file-store.js';
 import { MemoryStore } from './drivers/memory-store.js';
 import { CHUNK, VolatileCache, type StableStore } from './host-cache.js';
@@ -34,7 +35,9 @@ type Op =
   | { op: 'zero'; a: number; b: number }
   | { op: 'flush' }
   | { op: 'drop' }
-  | { op: 'truncate'; n: number };
+  | { op: 'truncate'; n: number }
+  /** A whole chunk of frozen bytes (a lent guest page), which the cache may keep instead of copying. */
+  | { op: 'lend'; i: number; v: number };
 
 /** Ranges up to 3 MiB, so zeroing takes both the chunk-by-chunk and the pending-range path. */
 const MAX = 3 << 20;
@@ -44,6 +47,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ op: 'flush' as const }),
   fc.constant({ op: 'drop' as const }),
   fc.record({ op: fc.constant('truncate' as const), n: fc.nat(MAX) }),
+  fc.record({ op: fc.constant('lend' as const), i: fc.nat(MAX / CHUNK), v: fc.integer({ min: 1, max: 255 }) }),
 );
 
 function resized(a: Uint8Array, n: number): Uint8Array {
@@ -60,6 +64,8 @@ describe.each(stores)('VolatileCache over a %s', (_name, make) => {
         const cache = new VolatileCache(store);
         let cur: Uint8Array = new Uint8Array(size);
         let stable: Uint8Array = new Uint8Array(size);
+        // Every frozen buffer handed over, with the bytes it must keep whatever happens to the chunk.
+        const lent: Array<[Uint8Array, Uint8Array]> = [];
         try {
           for (const o of ops) {
             const len = cur.length;
@@ -91,7 +97,18 @@ describe.each(stores)('VolatileCache over a %s', (_name, make) => {
                 cur = resized(cur, o.n);
                 stable = resized(stable, o.n);
                 break;
+              case 'lend': {
+                const a = ((o.i * CHUNK) % (len + 1)) - (((o.i * CHUNK) % (len + 1)) % CHUNK);
+                if (a + CHUNK > len) break;
+                const page = new Uint8Array(CHUNK).map((_, j) => (j * 13 + o.v) & 0xff);
+                freeze(page);
+                cache.write(a, page);
+                cur.set(page, a);
+                lent.push([page, page.slice()]);
+                break;
+              }
             }
+            for (const [page, bytes] of lent) expect(Buffer.from(page).equals(bytes)).toBe(true);
             const got = new Uint8Array(cur.length);
             cache.read(0, got);
             expect(Buffer.from(got).equals(cur)).toBe(true);
@@ -110,6 +127,39 @@ describe.each(stores)('VolatileCache over a %s', (_name, make) => {
 });
 
 describe('VolatileCache', () => {
+  it('keeps a frozen whole chunk as it is and never writes into it', () => {
+    const store = new MemoryStore(4 * CHUNK);
+    const cache = new VolatileCache(store);
+    const page = new Uint8Array(CHUNK).fill(7);
+    const other = new Uint8Array(CHUNK).fill(8);
+    freeze(page);
+    freeze(other);
+    const read = (at: number, n: number): number[] => {
+      const b = new Uint8Array(n);
+      cache.read(at, b);
+      return [...b];
+    };
+    // Written into while still dirty, then cut by a truncate: both go to a copy.
+    cache.write(CHUNK, page);
+    cache.write(CHUNK + 10, new Uint8Array([1, 2, 3]));
+    cache.write(2 * CHUNK, other);
+    cache.truncate(2 * CHUNK + 100);
+    expect(read(CHUNK + 8, 6)).toEqual([7, 7, 1, 2, 3, 7]);
+    expect(read(2 * CHUNK + 98, 2)).toEqual([8, 8]);
+    // Kept by the store after a flush, and cut there.
+    cache.write(CHUNK, page);
+    cache.flush();
+    expect(store.chunks.get(1)).toBe(page);
+    store.truncate(CHUNK + 50);
+    expect(read(CHUNK + 48, 2)).toEqual([7, 7]);
+    // A power cut does not hand a kept page out again for another chunk.
+    cache.write(0, other);
+    cache.drop();
+    cache.write(0, new Uint8Array(CHUNK).fill(1));
+    expect(page.every((b) => b === 7)).toBe(true);
+    expect(other.every((b) => b === 8)).toBe(true);
+  });
+
   it('keeps a terabyte-sized discard as one pending range, costing no chunks', () => {
     const store = new MemoryStore(2 ** 40);
     const cache = new VolatileCache(store);

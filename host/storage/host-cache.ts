@@ -15,6 +15,7 @@
  * Resizing is not cached: it changes stable storage at once (the size is metadata the
  * host file system commits on its own).
  */
+import { isFrozen } from '../../hw/frozen.js';
 import { SlabAllocator } from './slab.js';
 
 export const CHUNK = 4096;
@@ -175,9 +176,12 @@ export class VolatileCache {
     const end = offset + data.length;
     const first = Math.floor(offset / CHUNK);
     if (end > offset && end <= (first + 1) * CHUNK) {
-      // Within one chunk (a 4 KiB write at a 4 KiB boundary is the usual case): one copy, no view.
+      // Within one chunk (a 4 KiB write at a 4 KiB boundary is the usual case): one copy, no view,
+      // or none at all when the data is a whole chunk nobody will change (a lent guest page).
       const base = first * CHUNK;
-      this.chunkForWrite(first, offset === base && end === base + CHUNK).set(data, offset - base);
+      const whole = offset === base && end === base + CHUNK;
+      if (whole && isFrozen(data)) this.adopt(first, data);
+      else this.chunkForWrite(first, whole).set(data, offset - base);
       return;
     }
     let pos = offset;
@@ -251,7 +255,7 @@ export class VolatileCache {
     this.zeroRanges = this.zeroRanges.filter(([f]) => f < keep).map(([f, e]) => [f, Math.min(e, keep)] as const);
     const tail = size % CHUNK;
     const c = tail ? this.dirty.get(keep - 1) : undefined;
-    if (c !== undefined && c !== ZERO) c.fill(0, tail);
+    if (c !== undefined && c !== ZERO) this.chunkForWrite(keep - 1, false).fill(0, tail);
     this.stable.truncate(size);
   }
 
@@ -267,10 +271,24 @@ export class VolatileCache {
     return false;
   }
 
+  /** Chunk `idx` is `data` now, kept as it is (it is frozen: see hw/frozen.ts). */
+  private adopt(idx: number, data: Uint8Array): void {
+    const old = this.dirty.get(idx);
+    this.dirty.set(idx, data);
+    if (old !== undefined && old !== ZERO) this.recycle(old);
+  }
+
   /** The dirty copy of chunk `idx`, made if needed; `whole` when the caller overwrites all of it. */
   private chunkForWrite(idx: number, whole: boolean): Uint8Array {
     const c = this.dirty.get(idx);
-    if (c !== undefined && c !== ZERO) return c;
+    if (c !== undefined && c !== ZERO) {
+      if (!isFrozen(c)) return c;
+      // A kept guest page is never written in place: this chunk gets a copy of its own.
+      const copy = this.alloc();
+      if (!whole) copy.set(c);
+      this.dirty.set(idx, copy);
+      return copy;
+    }
     const fresh = this.alloc();
     if (!whole) {
       // The caller writes only part of it: the rest is what the chunk held before.
@@ -287,7 +305,7 @@ export class VolatileCache {
   }
 
   private recycle(c: Uint8Array | undefined): void {
-    if (c && c.length === CHUNK && this.free.length < FREE_MAX) this.free.push(c);
+    if (c && c.length === CHUNK && this.free.length < FREE_MAX && !isFrozen(c)) this.free.push(c);
   }
 
   /** Zero [a, b), which lies in at most two chunks, by writing into dirty copies. */

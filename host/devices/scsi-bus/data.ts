@@ -47,7 +47,8 @@ export function dataWrite(d: ScsiData | undefined, at: number, src: Uint8Array):
  * The buffer's bytes [at, at+len) without copying when they lie in one piece (one sg
  * element within one guest page, or a Uint8Array): a view valid until guest memory next
  * changes, for a consumer that copies at once (QEMU maps guest memory into the iovec it
- * hands the block layer). Undefined when they do not; the caller then copies (dataRead).
+ * hands the block layer); a whole guest page is the page itself, lent (GuestMemory.lendPage).
+ * Undefined when they do not; the caller then copies (dataRead).
  */
 export function dataView(d: ScsiData | undefined, at: number, len: number): Uint8Array | undefined {
   if (d === undefined) return undefined;
@@ -59,6 +60,9 @@ export function dataView(d: ScsiData | undefined, at: number, len: number): Uint
       continue;
     }
     if (skip + len > e.len) return undefined;
+    // A whole page is lent: the backend may keep it, and the guest's next write to it goes to a copy.
+    const lent = len === PAGE_SIZE ? d.mem.lendPage(e.addr + skip) : undefined;
+    if (lent !== undefined) return lent;
     const page = d.mem.pageForRead(e.addr + skip, len);
     if (page === undefined) return undefined;
     const off = (e.addr + skip) % PAGE_SIZE;

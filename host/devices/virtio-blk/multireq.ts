@@ -8,6 +8,7 @@
  * the backend's max transfer and max iov. Every original request still completes with its
  * own status and used entry when the merged one calls back.
  */
+import { PAGE_SIZE, type GuestMemory, type SgElem } from '../../../hw/memory.js';
 import type { WriteFlags } from '../../storage/block-backend-api.js';
 import type { BlkReq } from './request.js';
 import { sgGatherInto } from './sg.js';
@@ -80,6 +81,15 @@ export function submitMultireq(s: BlkState, mrb: MultiReqBuffer): void {
 const FUA: WriteFlags = { fua: true };
 const CACHED: WriteFlags = { fua: false };
 
+/**
+ * The bytes of one guest buffer as the block layer is handed them: a whole page is lent
+ * (the backend may keep it; the guest's next write to it goes to a copy), anything else
+ * is a view of guest memory (or a copy when it crosses a page) that the backend copies.
+ */
+function guestBytes(mem: GuestMemory, e: SgElem): Uint8Array {
+  return (e.len === PAGE_SIZE ? mem.lendPage(e.addr) : undefined) ?? mem.view(e.addr, e.len);
+}
+
 /** blk_aio_pwritev / blk_aio_preadv of one (possibly merged) request: `all[from, to)`. */
 function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: number, isWrite: boolean): void {
   const io = s.completer.io();
@@ -96,7 +106,7 @@ function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: n
   }
   const flags = s.wce ? CACHED : FUA; // blk_co_pwritev_part(): "if (!blk->enable_write_cache) flags |= BDRV_REQ_FUA"
   if (reqs.length === 1 && first.sg.length === 1) {
-    const data = first.vq.mem.view(first.sg[0].addr, total);
+    const data = guestBytes(first.vq.mem, first.sg[0]);
     if (total > 0) s.sim.advance(s.copyByteNs * total);
     s.backend.write(offset, data, flags, io.cb);
     return;
@@ -104,7 +114,7 @@ function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: n
   if (s.backend.writev !== undefined) {
     // Several buffers: the guest's pages as they lie, one piece each (QEMU's iovec of mapped guest memory).
     const parts: Uint8Array[] = [];
-    for (let i = 0; i < reqs.length; i++) for (const e of reqs[i].sg) parts.push(reqs[i].vq.mem.view(e.addr, e.len));
+    for (let i = 0; i < reqs.length; i++) for (const e of reqs[i].sg) parts.push(guestBytes(reqs[i].vq.mem, e));
     if (total > 0) s.sim.advance(s.copyByteNs * total);
     s.backend.writev(offset, { parts, bytes: total }, flags, io.cb);
     return;

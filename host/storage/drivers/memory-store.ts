@@ -3,6 +3,7 @@
  * flush writes them. A chunk never written reads as zeroes and costs nothing, so a 1 TiB
  * disk costs host memory only for what was written.
  */
+import { isFrozen } from '../../../hw/frozen.js';
 import { CHUNK, type StableStore } from '../host-cache.js';
 
 export class MemoryStore implements StableStore {
@@ -43,7 +44,13 @@ export class MemoryStore implements StableStore {
     if (size < this.length) {
       for (const k of this.chunks.keys()) if (k >= keep) this.chunks.delete(k);
       const tail = size % CHUNK;
-      if (tail) this.chunks.get(keep - 1)?.fill(0, tail);
+      const c = tail ? this.chunks.get(keep - 1) : undefined;
+      if (c !== undefined) {
+        // A frozen chunk (a kept guest page) is never changed in place.
+        const w = isFrozen(c) ? c.slice() : c;
+        w.fill(0, tail);
+        this.chunks.set(keep - 1, w);
+      }
     }
     this.length = size;
   }
