@@ -79,6 +79,11 @@ function putBe32(b: Uint8Array, at: number, v: number): void {
   b[at + 3] = u & 0xff;
 }
 
+/** A READ(6) / WRITE(6) command, made for its request (rare: small disks, or a device that refused the 10-byte ones). */
+function rw6(rq: BlkRequest, cdb: Cdb, dir: UldCommand['direction']): UldCommand {
+  return { cdb: encodeCdb(cdb), direction: dir, sg: rq.sg, allowed: SD_MAX_RETRIES, timeoutMs: SD_TIMEOUT_MS };
+}
+
 /** A tag's read/write command, rewritten for each request the tag carries. */
 interface RwSlot {
   readonly u: UldCommand;
@@ -105,7 +110,6 @@ export class SdCommands implements ScsiUld {
   initCommand(rq: BlkRequest): UldCommand | BlkStatus {
     const d = this.d;
     const per = d.sectorSize / 512;
-    const rw = (cdb: Cdb, dir: UldCommand['direction']): UldCommand => ({ cdb: encodeCdb(cdb), direction: dir, sg: rq.sg, allowed: SD_MAX_RETRIES, timeoutMs: SD_TIMEOUT_MS });
     if (rq.op === 'flush') return { cdb: encodeCdb({ op: 'SYNCHRONIZE_CACHE', size: 10, immed: false, lba: 0, numberOfBlocks: 0, group: 0, control: 0 }), direction: 'none', sg: [], allowed: SD_MAX_RETRIES, timeoutMs: SD_FLUSH_TIMEOUT_MULTIPLIER * SD_TIMEOUT_MS };
     if (rq.op === 'get-id') return 'notsupp';
     if (rq.sector % per !== 0 || rq.sectors % per !== 0 || rq.sector + rq.sectors > d.capacity * per) return 'ioerr';
@@ -118,8 +122,8 @@ export class SdCommands implements ScsiUld {
         const fua = size !== 6 && rq.op === 'write' && rq.fua === true && d.dpofua;
         const dir = rq.op === 'read' ? 'from-device' : 'to-device';
         if (size === 10 || size === 16) return this.rw(rq, dir, size, lba, blocks, fua);
-        if (rq.op === 'read') return rw({ op: 'READ', size, lba, transferLength: blocks, fua: false, rarc: false, ...rwFlags }, dir);
-        return rw({ op: 'WRITE', size, lba, transferLength: blocks, fua, ...rwFlags }, dir);
+        if (rq.op === 'read') return rw6(rq, { op: 'READ', size, lba, transferLength: blocks, fua: false, rarc: false, ...rwFlags }, dir);
+        return rw6(rq, { op: 'WRITE', size, lba, transferLength: blocks, fua, ...rwFlags }, dir);
       }
       case 'discard':
         switch (d.provisioningMode) {

@@ -89,6 +89,29 @@ export function writeCmdReq(mem: GuestMemory, addr: number, target: number, lun:
   }
   const o = addr % PAGE_SIZE;
   page.fill(0, o, o + REQ_SIZE);
+  putCmdReq(page, o, target, lun, tag, cdb);
+}
+
+/**
+ * A command's area as queuecommand leaves it: the request (writeCmdReq) and, after it, the
+ * response zeroed (the midlayer clears the driver's per-command data before each use). One
+ * page lookup and one fill when the two lie in one page, as they do but for an area that
+ * straddles a page boundary.
+ */
+function writeCmdArea(mem: GuestMemory, addr: number, target: number, lun: number, tag: number, cdb: Uint8Array): void {
+  const page = mem.pageForWrite(addr, REQ_SIZE + RESP_SIZE);
+  if (page === undefined) {
+    writeCmdReq(mem, addr, target, lun, tag, cdb);
+    mem.fill(addr + REQ_SIZE, RESP_SIZE);
+    return;
+  }
+  const o = addr % PAGE_SIZE;
+  page.fill(0, o, o + REQ_SIZE + RESP_SIZE);
+  putCmdReq(page, o, target, lun, tag, cdb);
+}
+
+/** The request's non-zero bytes at `o` in `page` (the rest already zero). */
+function putCmdReq(page: Uint8Array, o: number, target: number, lun: number, tag: number, cdb: Uint8Array): void {
   page[o] = 1;
   page[o + 1] = target & 0xff;
   page[o + 2] = 0x40 | ((lun >> 8) & 0x3f);
@@ -234,8 +257,7 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
     const vq = this.reqVqs[cmd.hwq % this.reqVqs.length];
     const area = alloc.alloc(CMD_AREA, 64);
     const sdev = cmd.device;
-    writeCmdReq(mem, area, sdev.id, sdev.lun, cmd.id, cmd.cdb);
-    mem.fill(area + REQ_SIZE, RESP_SIZE);
+    writeCmdArea(mem, area, sdev.id, sdev.lun, cmd.id, cmd.cdb);
     const { outSg: out, inSg: inb, reqSg, respSg } = this;
     reqSg.addr = area;
     respSg.addr = area + REQ_SIZE;
@@ -276,7 +298,8 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
 
   private kick(vq: DriverVirtqueue<unknown>): void {
     const notify = vq.kickPrepare();
-    if (this.k.trace.active) this.k.trace.emit({ kind: 'kick', t: this.k.sim.now, dev: this.devName, vq: vq.index, notify });
+    const trace = this.k.trace;
+    if (trace.active) trace.emitKick(this.k.sim.now, this.devName, vq.index, notify);
     if (notify) vq.notify();
   }
 

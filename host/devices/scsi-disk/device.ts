@@ -81,15 +81,19 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
   const requestNs = o.costs?.ns('qemu.scsi.request') ?? 0;
   const completeNs = o.costs?.ns('qemu.scsi.complete') ?? 0;
   let pending: Continuation[] = [];
+  // The list a drain hands over, swapped in for the next batch rather than a new one per drain.
+  let spare: Continuation[] = [];
   let scheduled = false;
   const drain = (): void => {
     scheduled = false;
     const list = pending;
-    pending = [];
+    pending = spare;
     for (let i = 0; i < list.length; i++) {
       o.sim.advance(completeNs);
       list[i].resume();
     }
+    list.length = 0;
+    spare = list;
   };
   const what = `${o.kind} complete`;
   const contextRun = o.context
@@ -124,6 +128,7 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
     errorSite: { sim: o.sim, trace: o.trace, dev: o.name, backend: o.backend, rerror: conf.rerror, werror: conf.werror, onStop: o.onStop },
     copyByteNs: o.costs?.bytes('copy.byte', 1) ?? 0,
     done: contextRun,
+    dmaSpare: [],
   };
   if (wc !== 'auto') setWriteCache(s, wc === 'on');
 

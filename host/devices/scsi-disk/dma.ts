@@ -50,8 +50,17 @@ function isCmdFua(cdb: Uint8Array): boolean {
 
 const NO_MEDIUM: BlockIoError = { errno: 'ENOMEDIUM', message: 'No medium found' };
 
+/** Finished handlers a disk keeps for its next commands (more than a queue's worth are rarely out at once). */
+const SPARE_MAX = 256;
+
+/**
+ * The handler for a READ/WRITE command: a finished one of this disk's made ready again, or
+ * a new one. QEMU allocates its SCSIDiskReq per request; reusing them changes nothing the
+ * guest or the trace sees, only what the simulator allocates per command.
+ */
 export function dmaHandler(s: ScsiDiskState, req: ScsiRequest): ScsiReqHandler {
-  return new DmaReq(s, req);
+  const spare = s.dmaSpare as DmaReq[];
+  return (spare.pop() ?? new DmaReq(s)).init(req);
 }
 
 const CACHED: WriteFlags = { fua: false };
@@ -60,7 +69,15 @@ const FUA: WriteFlags = { fua: true };
 /** What the outstanding backend request was for. */
 type Phase = 'chunk' | 'flush-then-transfer' | 'flush-then-good';
 
+/**
+ * One READ/WRITE command's state (QEMU's SCSIDiskReq). Once its request has completed (or
+ * finished canceling) it goes back to the disk's spares: its request never calls it again
+ * then (continue, cancel and resumeRetry all stop at a completed or canceled request).
+ */
 class DmaReq implements ScsiReqHandler, Continuation {
+  private req!: ScsiRequest;
+  private cdb!: Uint8Array;
+  private isWrite = false;
   /** In 512-byte sectors, as QEMU's SCSIDiskReq. */
   private sector = 0;
   private sectorCount = 0;
@@ -76,17 +93,30 @@ class DmaReq implements ScsiReqHandler, Continuation {
   private n = 0;
   /** The outstanding request's outcome, kept until the continuation runs on the device's context. */
   private err: BlockIoError | null = null;
-  private data: Uint8Array | undefined;
-  private readonly isWrite: boolean;
-  private readonly cdb: Uint8Array;
+  private data: Uint8Array | undefined = undefined;
 
-  constructor(
-    private readonly s: ScsiDiskState,
-    private readonly req: ScsiRequest,
-  ) {
-    this.cdb = req.cmd.buf;
-    const c = this.cdb[0];
+  constructor(private readonly s: ScsiDiskState) {}
+
+  /** Ready for `req`: every field as a new handler has it. */
+  init(req: ScsiRequest): this {
+    this.req = req;
+    const cdb = req.cmd.buf;
+    this.cdb = cdb;
+    const c = cdb[0];
     this.isWrite = c !== op.READ_6 && c !== op.READ_10 && c !== op.READ_12 && c !== op.READ_16;
+    this.sector = 0;
+    this.sectorCount = 0;
+    this.needFua = false;
+    this.started = false;
+    this.inFlight = false;
+    this.phase = 'chunk';
+    this.total = 0;
+    this.base = 0;
+    this.at = 0;
+    this.n = 0;
+    this.err = null;
+    this.data = undefined;
+    return this;
   }
 
   /** The backend's callback: run the continuation on the device's context (scsi_disk_req_check_error first). */
@@ -95,6 +125,18 @@ class DmaReq implements ScsiReqHandler, Continuation {
     this.data = data ?? undefined;
     this.s.done(this);
   };
+
+  /** The request is complete (or finished canceling): keep this handler for another command. */
+  private release(): void {
+    const spare = this.s.dmaSpare as DmaReq[];
+    if (spare.length < SPARE_MAX) spare.push(this);
+  }
+
+  /** scsi_req_complete with GOOD, then back to the spares. */
+  private good(): void {
+    this.req.complete(SAM_STAT_GOOD);
+    this.release();
+  }
 
   sendCommand(): number {
     const { s, req, cdb } = this;
@@ -110,7 +152,7 @@ class DmaReq implements ScsiReqHandler, Continuation {
     this.sectorCount = len * per;
     this.needFua = isCmdFua(cdb);
     if (this.sectorCount === 0) {
-      req.complete(SAM_STAT_GOOD);
+      this.good();
       return 0;
     }
     return this.isWrite ? -this.sectorCount * 512 : this.sectorCount * 512;
@@ -127,6 +169,7 @@ class DmaReq implements ScsiReqHandler, Continuation {
 
   private fail(sense: op.SenseCode): number {
     this.req.checkCondition(sense);
+    this.release();
     return 0;
   }
 
@@ -144,6 +187,7 @@ class DmaReq implements ScsiReqHandler, Continuation {
     this.data = undefined;
     if (req.ioCanceled) {
       req.cancelComplete();
+      this.release();
       return;
     }
     // An ignored error goes on as if it had worked; a transfer ends there (dma_blk_io stops at the first error).
@@ -152,7 +196,7 @@ class DmaReq implements ScsiReqHandler, Continuation {
       case 'flush-then-transfer':
         return this.transfer();
       case 'flush-then-good':
-        return req.complete(SAM_STAT_GOOD);
+        return this.good();
       case 'chunk':
         if (err !== null) return this.complete();
         if (!this.isWrite && data) {
@@ -192,11 +236,11 @@ class DmaReq implements ScsiReqHandler, Continuation {
     this.sector += this.sectorCount;
     this.sectorCount = 0;
     if (this.isWrite && this.needFua) this.flush('flush-then-good');
-    else this.req.complete(SAM_STAT_GOOD);
+    else this.good();
   }
 
   private readData(): void {
-    if (this.sectorCount === 0) return this.req.complete(SAM_STAT_GOOD);
+    if (this.sectorCount === 0) return this.good();
     if (!available(this.s)) {
       if (!handleRwError(this.s, this.req, NO_MEDIUM)) this.complete();
       return;
@@ -217,7 +261,7 @@ class DmaReq implements ScsiReqHandler, Continuation {
     // (QEMU would write the buffer again past the command's range.)
     if (this.sectorCount === 0) {
       if (this.needFua) this.flush('flush-then-good');
-      else this.req.complete(SAM_STAT_GOOD);
+      else this.good();
       return;
     }
     this.transfer();

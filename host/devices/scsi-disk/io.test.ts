@@ -234,3 +234,49 @@ describe('scsi-hd: backend errors (scsi_sense_from_errno under rerror/werror)', 
     expect(rec.filter((e) => e.kind === 'note').map((e) => (e as { text: string }).text)).toEqual(['tag 7: CHECK CONDITION key 0b asc 00 ascq 06']);
   });
 });
+
+describe('scsi-hd: READ/WRITE handlers are reused once their command is over', () => {
+  it('a finished command\'s handler serves the next one and starts clean (no FUA, no stale position)', () => {
+    const { r, f } = faulty();
+    const w = run(r, write10(4, 1, 0x08), { dataOut: pattern(512, 3) });
+    expectGood(w);
+    expect(f.calls).toEqual(['write', 'flush']);
+    f.calls.length = 0;
+    const a = run(r, read10(4, 1), { dataIn: 512 });
+    expect(a.req.handler).toBe(w.req.handler);
+    expectGood(a);
+    expect(f.calls).toEqual(['read']);
+    expect(a.data).toEqual(pattern(512, 3));
+  });
+
+  it('a handler whose I/O was out at a cancel is reused only after the cancel finished; one stopped by werror is not', () => {
+    const r = makeRig();
+    const c = run(r, read10(0, 8), { dataIn: 4096, noRun: true });
+    const busy = run(r, write10(8, 1), { dataOut: pattern(512, 9), noRun: true });
+    expect(busy.req.handler).not.toBe(c.req.handler);
+    c.req.cancel();
+    r.env.sim.run();
+    expect(c.outcome).toEqual({ done: false, canceled: true });
+    expect(busy.req.status).toBe(0);
+    const next = run(r, read10(8, 1), { dataIn: 512 });
+    expect([c.req.handler, busy.req.handler]).toContain(next.req.handler);
+    expect(next.data).toEqual(pattern(512, 9));
+    // The old requests never reach the handler again: continue and cancel stop at them.
+    c.req.continue();
+    c.req.cancel();
+    busy.req.continue();
+    expect(next.req.status).toBe(0);
+
+    const s = faulty({ props: { werror: 'stop' } });
+    s.f.fail.add('write');
+    const stopped = run(s.r, write10(0, 1), { dataOut: pattern(512, 1) });
+    expect(stopped.req.retry).toBe(true);
+    const other = run(s.r, read10(0, 1), { dataIn: 512 });
+    expect(other.req.handler).not.toBe(stopped.req.handler);
+    s.f.fail.clear();
+    s.r.disk.resume();
+    s.r.env.sim.run();
+    expect(stopped.req.status).toBe(0);
+    expect(run(s.r, read10(0, 1), { dataIn: 512 }).data).toEqual(pattern(512, 1));
+  });
+});

@@ -47,6 +47,8 @@ export interface ScsiDiskState {
   readonly copyByteNs: number;
   /** Run backend-completion work on the device's context: `c.resume()` there. */
   done(c: Continuation): void;
+  /** READ/WRITE handlers whose commands are over, kept for the next ones (dma.ts). */
+  readonly dmaSpare: unknown[];
 }
 
 /** What runs on the device's context after a backend request came back (a request's next step). */

@@ -85,7 +85,7 @@ function respBytes(response: number, status = 0, resid = 0, sense?: Uint8Array):
 
 /** Trace a response: OK with its SAM status, or the response code's name. */
 function traceAnswer(s: HbaState, req: HbaReq, response: number, status: number): void {
-  if (!s.trace.active || req.gen !== s.gen) return;
+  if (!s.trace.wants['device-complete'] || req.gen !== s.gen) return;
   const text = response === VIRTIO_SCSI_S_OK ? (status === SAM_STAT_GOOD ? 'OK/GOOD' : `OK/${samStatusName(status)}`) : virtioScsiResponseName(response);
   s.trace.emit({ kind: 'device-complete', t: s.sim.now, dev: s.devName, vq: req.vq.index, head: req.elem.head, status: text });
 }
@@ -148,7 +148,7 @@ function cmdScratch(s: HbaState, reqSize: number): { hdr: Uint8Array<ArrayBuffer
 }
 
 function traceRequest(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, req: HbaReq, cdb: Uint8Array, sector: number): void {
-  if (!s.trace.active) return;
+  if (!s.trace.wants['device-request']) return;
   const type = cdb.length > 0 ? scsiOpcodeName(cdb[0]) : 'no CDB';
   s.trace.emit({ kind: 'device-request', t: s.sim.now, dev: s.devName, vq: vq.index, head: elem.head, type, sector, bytes: req.dataBytes });
 }
