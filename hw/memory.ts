@@ -11,6 +11,7 @@
  */
 
 import { freeze, isFrozen } from './frozen.js';
+import { PageTable } from './page-table.js';
 
 export const PAGE_SIZE = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
@@ -36,7 +37,7 @@ export interface SgElem {
 }
 
 export class GuestMemory {
-  private readonly pages = new Map<number, Uint8Array>();
+  private readonly pages = new PageTable();
   /** A small direct-mapped cache of pfn → page (only pages that exist), so ring and buffer pages do not evict each other. */
   private readonly tlbPfn = new Float64Array(TLB_SIZE).fill(-1);
   private readonly tlbPage: (Uint8Array | undefined)[] = new Array(TLB_SIZE).fill(undefined);
