@@ -16,6 +16,7 @@
  * host file system commits on its own).
  */
 import { isFrozen } from '../../hw/frozen.js';
+import { DirtyChunks } from './dirty-chunks.js';
 import { SlabAllocator } from './slab.js';
 
 export const CHUNK = 4096;
@@ -53,67 +54,6 @@ const RANGE_THRESHOLD = 256;
  */
 const SLAB_BYTES = 16 * CHUNK;
 const FREE_MAX = 1024;
-
-/** Chunks per leaf of the dirty index (256 KiB of the disk). */
-const LEAF = 64;
-
-/**
- * The dirty chunks: a Map (its insertion order is the order a flush writes them back) with
- * a two-level index beside it for lookups. A Map of tens of thousands of chunks costs a
- * few cache misses per lookup, on every write; the index costs a lookup in a small Map of
- * leaves, then one array slot.
- */
-class DirtyChunks {
-  private readonly map = new Map<number, Uint8Array>();
-  private readonly leaves = new Map<number, (Uint8Array | undefined)[]>();
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  get(idx: number): Uint8Array | undefined {
-    const leaf = this.leaves.get(Math.floor(idx / LEAF));
-    return leaf === undefined ? undefined : leaf[idx % LEAF];
-  }
-
-  has(idx: number): boolean {
-    return this.get(idx) !== undefined;
-  }
-
-  set(idx: number, c: Uint8Array): void {
-    this.map.set(idx, c);
-    const key = Math.floor(idx / LEAF);
-    let leaf = this.leaves.get(key);
-    if (leaf === undefined) {
-      leaf = new Array<Uint8Array | undefined>(LEAF).fill(undefined);
-      this.leaves.set(key, leaf);
-    }
-    leaf[idx % LEAF] = c;
-  }
-
-  delete(idx: number): void {
-    if (!this.map.delete(idx)) return;
-    const leaf = this.leaves.get(Math.floor(idx / LEAF));
-    if (leaf !== undefined) leaf[idx % LEAF] = undefined;
-  }
-
-  clear(): void {
-    this.map.clear();
-    this.leaves.clear();
-  }
-
-  keys(): IterableIterator<number> {
-    return this.map.keys();
-  }
-
-  values(): IterableIterator<Uint8Array> {
-    return this.map.values();
-  }
-
-  [Symbol.iterator](): IterableIterator<[number, Uint8Array]> {
-    return this.map.entries();
-  }
-}
 
 export class VolatileCache {
   private readonly dirty = new DirtyChunks();
