@@ -118,3 +118,30 @@ describe('GuestMemory.lendPage', () => {
     expect(m.read8(0)).toBe(0);
   });
 });
+
+describe('GuestMemory.pageForOverwrite', () => {
+  it('hands out the page to overwrite whole: fresh, reused or lent, what the guest reads afterwards is what it wrote', () => {
+    const m = new GuestMemory(1 << 20);
+    const fresh = m.pageForOverwrite(4096);
+    fresh.fill(6);
+    expect(m.read8(4096 + 100)).toBe(6);
+    m.fill(8192, 4096, 1);
+    const lent = m.lendPage(8192)!;
+    m.pageForOverwrite(8192).fill(2);
+    expect(lent.every((b) => b === 1)).toBe(true);
+    expect(m.read8(8192 + 4095)).toBe(2);
+    expect(() => m.pageForOverwrite(100)).toThrow(/not a page boundary/);
+  });
+
+  it('never lets an uninitialised page be read: a partly written new page reads zero elsewhere, including reused pages', () => {
+    const m = new GuestMemory(1 << 20);
+    m.fill(0, 4096, 0xee);
+    m.discardPage(0);
+    m.write8(12288 + 7, 1); // takes the freed page, which must read as zero but for byte 7
+    const page = m.read(12288, 4096);
+    expect(page[7]).toBe(1);
+    expect(page.filter((b) => b !== 0).length).toBe(1);
+    for (let i = 0; i < 200; i++) m.write8(65536 + i * 4096 + 3, 9); // new slab pages
+    expect(m.read(65536 + 199 * 4096, 4096).filter((b) => b !== 0).length).toBe(1);
+  });
+});

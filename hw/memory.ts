@@ -10,6 +10,7 @@
  * access outside RAM is a simulator bug and throws `GuestMemoryFault`.
  */
 
+import { Buffer } from 'node:buffer';
 import { freeze, isFrozen } from './frozen.js';
 import { PageTable } from './page-table.js';
 
@@ -80,18 +81,22 @@ export class GuestMemory {
     return p;
   }
 
-  /** The page holding pfn for writing (allocated on demand; a frozen page is replaced by a copy first). */
-  private wpage(pfn: number): Uint8Array {
+  /**
+   * The page holding pfn for writing (allocated on demand; a frozen page is replaced by a
+   * copy first). With `whole`, the caller overwrites every byte before anything reads the
+   * page, so a new page need not be zeroed nor a frozen one copied.
+   */
+  private wpage(pfn: number, whole = false): Uint8Array {
     const slot = pfn & TLB_MASK;
     if (this.wtlbPfn[slot] === pfn) return this.wtlbPage[slot]!;
     let p = this.pages.get(pfn);
     if (p === undefined) {
-      p = this.newPage();
+      p = this.newPage(whole);
       this.pages.set(pfn, p);
     } else if (isFrozen(p)) {
       // Lent to the host, which may still hold it: the guest writes into a copy from now on.
-      const copy = this.newPage();
-      copy.set(p);
+      const copy = this.newPage(true);
+      if (!whole) copy.set(p);
       p = copy;
       this.pages.set(pfn, p);
     }
@@ -242,6 +247,17 @@ export class GuestMemory {
   }
 
   /**
+   * The page at page-aligned `addr`, for a caller that overwrites all of it before anything
+   * reads it (a whole-page copy): its content until then is unspecified, so a page never
+   * written is not zeroed first and a frozen one is not copied.
+   */
+  pageForOverwrite(addr: number): Uint8Array {
+    this.check(addr, PAGE_SIZE);
+    if (addr % PAGE_SIZE !== 0) throw new Error(`guest memory: pageForOverwrite at 0x${addr.toString(16)}, not a page boundary`);
+    return this.wpage(addr / PAGE_SIZE, true);
+  }
+
+  /**
    * The page holding [addr, addr+len) when the range lies inside one page (the caller
    * indexes it at `addr % PAGE_SIZE`), for writing structures in place; undefined when
    * the range crosses a page. Allocates the page.
@@ -282,7 +298,7 @@ export class GuestMemory {
       const a = addr + done;
       const off = a % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, src.length - done);
-      this.wpage(Math.floor(a / PAGE_SIZE)).set(src.subarray(done, done + n), off);
+      this.wpage(Math.floor(a / PAGE_SIZE), n === PAGE_SIZE).set(src.subarray(done, done + n), off);
       done += n;
     }
   }
@@ -306,14 +322,16 @@ export class GuestMemory {
   }
 
   /** A zeroed page: a discarded one, else the next of the current slab. */
-  private newPage(): Uint8Array {
+  private newPage(uninitialized = false): Uint8Array {
     const free = this.freePages.pop();
-    if (free !== undefined) return free.fill(0);
+    if (free !== undefined) return uninitialized ? free : free.fill(0);
     if (this.slabUsed === SLAB_PAGES || this.slab === undefined) {
-      this.slab = new ArrayBuffer(SLAB_PAGES * PAGE_SIZE);
+      // Not cleared as a whole: a page is zeroed when it is handed out for anything but a whole overwrite.
+      this.slab = Buffer.allocUnsafeSlow(SLAB_PAGES * PAGE_SIZE).buffer;
       this.slabUsed = 0;
     }
-    return new Uint8Array(this.slab, PAGE_SIZE * this.slabUsed++, PAGE_SIZE);
+    const p = new Uint8Array(this.slab, PAGE_SIZE * this.slabUsed++, PAGE_SIZE);
+    return uninitialized ? p : p.fill(0);
   }
 
   /** Drop a page's storage (the guest freed it and we no longer need its content). */

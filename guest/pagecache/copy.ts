@@ -43,8 +43,8 @@ export function copyFromUser(mem: GuestMemory, src: UserBuf, off: number, dst: n
 /** Copy `n` bytes from guest `src` to guest `dst` (inside one page), without an intermediate buffer when `src` lies in one page. */
 function copyGuest(mem: GuestMemory, src: number, dst: number, n: number): void {
   if (n === PAGE_SIZE && src % PAGE_SIZE === 0 && dst % PAGE_SIZE === 0) {
-    // A whole page to a whole page: no views at all.
-    (mem.pageForWrite(dst, n) as Uint8Array).set(mem.pageForRead(src, n) as Uint8Array);
+    // A whole page to a whole page: no views at all, and the target page need not be cleared (or copied, if lent) first.
+    mem.pageForOverwrite(dst).set(mem.pageForRead(src, n) as Uint8Array);
     return;
   }
   mem.write(dst, mem.view(src, n));
