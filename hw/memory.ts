@@ -17,8 +17,17 @@ import { PageTable } from './page-table.js';
 export const PAGE_SIZE = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 const TLB_SIZE = 64;
-/** Pages are carved from slabs of this many (one ArrayBuffer each), as a kernel's page allocator takes pages from larger blocks: one allocation per page was the cost of first touches. */
-const SLAB_PAGES = 64;
+/**
+ * Pages are carved from slabs (one ArrayBuffer each), as a kernel's page allocator takes
+ * pages from larger blocks. The first slab of a guest holds FIRST_SLAB_PAGES; each next one
+ * twice its predecessor, up to MAX_SLAB_PAGES (64 MiB): a guest that touches a few pages
+ * costs little, and one whose page cache fills hundreds of megabytes allocates a handful of
+ * buffers, not thousands — every new ArrayBuffer counts towards V8's young-generation
+ * backing-store limit, past which each one allocated forces a scavenge. A slab's memory is
+ * committed by the host only as its pages are touched.
+ */
+const FIRST_SLAB_PAGES = 64;
+const MAX_SLAB_PAGES = 16384;
 const TLB_MASK = TLB_SIZE - 1;
 
 export class GuestMemoryFault extends Error {
@@ -47,7 +56,8 @@ export class GuestMemory {
   private readonly wtlbPage: (Uint8Array | undefined)[] = new Array(TLB_SIZE).fill(undefined);
   /** The slab new pages are carved from, and how many of its pages are handed out. */
   private slab: ArrayBuffer | undefined;
-  private slabUsed = SLAB_PAGES;
+  private slabPages = FIRST_SLAB_PAGES / 2;
+  private slabUsed = 0;
   /** Pages discarded by the guest, reused (zeroed) before new slab pages. */
   private readonly freePages: Uint8Array[] = [];
 
@@ -325,9 +335,10 @@ export class GuestMemory {
   private newPage(uninitialized = false): Uint8Array {
     const free = this.freePages.pop();
     if (free !== undefined) return uninitialized ? free : free.fill(0);
-    if (this.slabUsed === SLAB_PAGES || this.slab === undefined) {
+    if (this.slab === undefined || this.slabUsed === this.slabPages) {
+      this.slabPages = Math.min(this.slabPages * 2, MAX_SLAB_PAGES);
       // Not cleared as a whole: a page is zeroed when it is handed out for anything but a whole overwrite.
-      this.slab = Buffer.allocUnsafeSlow(SLAB_PAGES * PAGE_SIZE).buffer;
+      this.slab = Buffer.allocUnsafeSlow(this.slabPages * PAGE_SIZE).buffer;
       this.slabUsed = 0;
     }
     const p = new Uint8Array(this.slab, PAGE_SIZE * this.slabUsed++, PAGE_SIZE);
