@@ -49,19 +49,20 @@ export function emptySyscallCounts(): SyscallCounts {
 }
 
 /**
- * Count one syscall event into `c`; `entered` keeps, per task, when its system call began
- * (a task makes one at a time). Only returns are counted.
+ * Count one syscall event (its fields) into `c`; `entered` keeps, per task, when its system
+ * call began (a task makes one at a time). Only returns are counted.
  */
-export function countSyscallEvent(c: SyscallCounts, entered: Map<number, number>, e: Extract<TraceEvent, { kind: 'syscall' }>): void {
-  if (e.phase === 'enter') {
-    entered.set(e.pid, e.t);
+export function countSyscallEvent(c: SyscallCounts, entered: Map<number, number>, t: number, pid: number, name: string, phase: 'enter' | 'exit', ret: number | string | undefined): void {
+  if (phase === 'enter') {
+    entered.set(pid, t);
     return;
   }
-  const start = entered.get(e.pid);
-  entered.delete(e.pid);
-  const dt = start === undefined ? 0 : e.t - start;
-  const err = typeof e.ret === 'string';
-  const n = (c.byName[e.name] ??= { calls: 0, errors: 0, timeNs: 0 });
+  // NaN marks "no call in progress": deleting and re-adding a key each call made the Map rebuild its table.
+  const start = entered.get(pid);
+  entered.set(pid, NaN);
+  const dt = start === undefined || Number.isNaN(start) ? 0 : t - start;
+  const err = typeof ret === 'string';
+  const n = (c.byName[name] ??= { calls: 0, errors: 0, timeNs: 0 });
   c.calls++;
   n.calls++;
   c.timeNs += dt;
@@ -247,6 +248,11 @@ export class Metrics {
       m.interrupts++;
       m.irqByPath[path] = (m.irqByPath[path] ?? 0) + 1;
     },
+    syscall: (t: number, pid: number, name: string, phase: 'enter' | 'exit', ret: number | string | undefined): void => {
+      // A call that enters before the window and returns in it is timed from its entry.
+      if (this.inWindow) countSyscallEvent(this.m.syscalls, this.syscallStart, t, pid, name, phase, ret);
+      else if (phase === 'enter') this.syscallStart.set(pid, t);
+    },
   } satisfies DirectHandlers;
 
   /**
@@ -276,11 +282,7 @@ export class Metrics {
     pagecache: (e) => {
       if (this.inWindow) countPageCacheEvent(this.m.pagecache, e);
     },
-    syscall: (e) => {
-      // A call that enters before the window and returns in it is timed from its entry.
-      if (this.inWindow) countSyscallEvent(this.m.syscalls, this.syscallStart, e);
-      else if (e.phase === 'enter') this.syscallStart.set(e.pid, e.t);
-    },
+    syscall: (e) => this.direct.syscall(e.t, e.pid, e.name, e.phase, e.ret),
     phase: (e) => {
       if (e.name === 'run') {
         // A new measured window: counts start again from zero.

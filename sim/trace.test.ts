@@ -74,6 +74,43 @@ describe('Trace: which kinds someone listens for', () => {
     ]);
   });
 
+  it('hands syscall events to every listener as arguments when each has a direct handler; builds args only for an event', () => {
+    const t = new Trace();
+    const got: string[] = [];
+    let built = 0;
+    const args = { args: (): string => (built++, '3, 4096, 0') };
+    const direct = (who: string) =>
+      sinkOf({ syscall: (e) => got.push(`${who} event ${e.phase} ${e.ret}`) }, { syscall: (at, pid, name, phase, ret) => got.push(`${who} args ${at} ${pid} ${name} ${phase} ${ret}`) });
+    t.emitSyscall(1, 7, 'pwrite64', 'enter', args, undefined); // nobody listens
+    const detachA = t.attach(direct('a'));
+    const detachB = t.attach(direct('b'));
+    t.emitSyscall(2, 7, 'pwrite64', 'enter', args, undefined);
+    t.emitSyscall(3, 7, 'pwrite64', 'exit', undefined, 4096);
+    expect(built).toBe(0);
+    const events: string[] = [];
+    const detachAll = t.attach(sinkFor(['syscall'], (e) => events.push(JSON.stringify(e))));
+    t.emitSyscall(4, 7, 'pwrite64', 'enter', args, undefined);
+    t.emitSyscall(5, 7, 'pwrite64', 'exit', undefined, 'EIO');
+    detachAll();
+    detachA();
+    detachB();
+    expect(built).toBe(1);
+    expect(got).toEqual([
+      'a args 2 7 pwrite64 enter undefined',
+      'b args 2 7 pwrite64 enter undefined',
+      'a args 3 7 pwrite64 exit 4096',
+      'b args 3 7 pwrite64 exit 4096',
+      'a event enter undefined',
+      'b event enter undefined',
+      'a event exit EIO',
+      'b event exit EIO',
+    ]);
+    expect(events).toEqual([
+      '{"kind":"syscall","t":4,"pid":7,"name":"pwrite64","phase":"enter","args":"3, 4096, 0"}',
+      '{"kind":"syscall","t":5,"pid":7,"name":"pwrite64","phase":"exit","ret":"EIO"}',
+    ]);
+  });
+
   it('builds from each emit method the event emit would have been given, fields in the same order', () => {
     const t = new Trace();
     const got: string[] = [];

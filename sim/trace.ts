@@ -221,6 +221,13 @@ export interface DirectHandlers {
   readonly exit?: ExitArgs;
   readonly notify?: (t: number, dev: string, vq: number, via: 'ioeventfd' | 'exit') => void;
   readonly irq?: (t: number, dev: string, vector: number, path: IrqPath, vcpu: number, vcpuState: 'running' | 'halted', posted: boolean) => void;
+  /** `syscall` without `args`. Unlike the kinds above, when every listener has one each is called in turn. */
+  readonly syscall?: (t: number, pid: number, name: string, phase: 'enter' | 'exit', ret: number | string | undefined) => void;
+}
+
+/** A system call's arguments as the `syscall` event's text, made only when an event is built. */
+export interface SyscallArgs {
+  args(): string;
 }
 
 /** `fn` as a sink that listens only for `kinds`. */
@@ -261,6 +268,8 @@ export class Trace {
   readonly wants: Readonly<Record<TraceKind, boolean>> = perKind(() => false);
   /** Per direct kind, the sole listener's direct handler, if it has one. */
   private direct: DirectHandlers = directTable(undefined);
+  /** The `syscall` listeners' direct handlers, when every listener has one (none listening: an empty list). */
+  private syscallDirect: NonNullable<DirectHandlers['syscall']>[] | undefined = [];
 
   /** True when someone listens; callers may skip building an event when false. */
   get active(): boolean {
@@ -332,6 +341,15 @@ export class Trace {
     else this.emit({ kind: 'irq', t, dev, vector, path, vcpu, vcpuState, posted });
   }
 
+  /** A system call's `enter` event (`args` asked only if an event is built) or `exit` event (`ret`). */
+  emitSyscall(t: number, pid: number, name: string, phase: 'enter' | 'exit', args: SyscallArgs | undefined, ret: number | string | undefined): void {
+    const d = this.syscallDirect;
+    if (d !== undefined) {
+      for (let i = 0; i < d.length; i++) d[i](t, pid, name, phase, ret);
+    } else if (phase === 'enter') this.emit({ kind: 'syscall', t, pid, name, phase, args: args?.args() });
+    else this.emit({ kind: 'syscall', t, pid, name, phase, ret });
+  }
+
   /** Rebuild the per-kind lists (new arrays: an emit in progress keeps the lists it started with). */
   private update(): void {
     this.listened = this.sinks.length > 0;
@@ -349,6 +367,8 @@ export class Trace {
     }
     this.listeners = listeners;
     this.direct = directTable(listening);
+    const sys = listening.syscall.map((s) => s.direct?.syscall);
+    this.syscallDirect = sys.every((h) => h !== undefined) ? (sys as NonNullable<DirectHandlers['syscall']>[]) : undefined;
   }
 }
 

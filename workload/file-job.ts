@@ -35,7 +35,7 @@ import type { Task } from '../guest/kernel/task.js';
 import { O_CREAT, O_DIRECT, O_RDONLY, O_RDWR, type Errno, type GuestOsApi, type Sys, type UserBuf } from '../guest/vfs/syscalls-api.js';
 import type { FioJob } from './fio/job.js';
 import { jobWrites, type FileIo, type JobFile } from './file-plan.js';
-import { call, reap, submit, type Proc } from './proc.js';
+import { call, callStep, reap, submit, type Proc } from './proc.js';
 
 export interface FileJobEnv {
   readonly sim: Simulator;
@@ -185,7 +185,7 @@ export function* fileJob(env: FileJobEnv, spec: FileJobSpec): Proc<FileJobResult
     if (depth === 1) {
       const slot = free.pop()!;
       const at = sim.now;
-      const r = job.ioengine === 'sync' ? yield* syncEngineIo(io, slot) : yield* call(rw(io, slot));
+      const r = job.ioengine === 'sync' ? yield* syncEngineIo(io, slot) : ((yield callStep(rw(io, slot))) as Ret);
       finishIo(io, slot, at, r);
     } else {
       while (free.length === 0) for (const c of yield* reap<Ret, Tag>(1)) inflight--, finish(c.tag, c.value);

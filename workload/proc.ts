@@ -46,6 +46,14 @@ export function* call<T>(o: Observable<T>): Proc<T> {
   return (yield { kind: 'call', o }) as T;
 }
 
+/**
+ * The step `call(o)` yields, for a hot loop to yield itself: `(yield callStep(o)) as T` is
+ * `yield* call(o)` without a generator made per call.
+ */
+export function callStep(o: Observable<unknown>): ProcStep {
+  return { kind: 'call', o };
+}
+
 /** Start `o` without waiting; its emission becomes a completion tagged `tag`. */
 export function* submit<Tag>(o: Observable<unknown>, tag: Tag): Proc<void> {
   yield { kind: 'submit', o, tag };

@@ -23,10 +23,9 @@ export function allocBlock(core: FsCore, goal: number): E.Either<Errno, number> 
     const bitmap = core.blockBitmapOf(g);
     const bm = core.buffer(bitmap);
     if (!bm) return core.corrupt(`block bitmap of group ${g} is not loaded`);
-    const pending = (i: number): boolean => core.pendingFree.has(first + i) || core.reserved.has(first + i);
     const from = k === 0 ? Math.max(0, goal - first) : 0;
-    let i = findClear(bm, Math.min(from, n), n, pending);
-    if (i < 0 && from > 0) i = findClear(bm, 0, Math.min(from, n), pending);
+    let i = findClearFor(core, bm, first, Math.min(from, n), n);
+    if (i < 0 && from > 0) i = findClearFor(core, bm, first, 0, Math.min(from, n));
     if (i < 0) continue;
     setBit(core.access(bitmap, i >> 3, 1), i);
     core.setFreeBlocksOf(g, free - 1);
@@ -34,6 +33,18 @@ export function allocBlock(core: FsCore, goal: number): E.Either<Errno, number> 
     return E.right(first + i);
   }
   return E.left('ENOSPC');
+}
+
+/**
+ * The first block of [from, to) of the group starting at block `first` that is free in its
+ * bitmap `bm` and may be handed out: not freed by a transaction that is not durable yet, not
+ * metadata (a block bitmap that says otherwise is wrong). -1 when there is none.
+ */
+function findClearFor(core: FsCore, bm: Uint8Array, first: number, from: number, to: number): number {
+  for (let i = findClear(bm, from, to); i >= 0; i = findClear(bm, i + 1, to)) {
+    if (!core.pendingFree.has(first + i) && !core.reserved.has(first + i)) return i;
+  }
+  return -1;
 }
 
 export const validDataBlock = (core: FsCore, b: number): boolean =>

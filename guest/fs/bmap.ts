@@ -9,7 +9,7 @@ import { allocBlock, freeBlock, validDataBlock } from './alloc.js';
 import { le32, setLe32 } from './bytes.js';
 import type { FsCore } from './core.js';
 import type { Errno } from './errno.js';
-import { blockPath, DIND_BLOCK, groupFirstBlock, IND_BLOCK, NDIR_BLOCKS } from './geometry.js';
+import { blockPathInto, DIND_BLOCK, groupFirstBlock, IND_BLOCK, NDIR_BLOCKS } from './geometry.js';
 import type { InodeBlockMap } from './inode.js';
 
 export interface BmapResult {
@@ -19,12 +19,17 @@ export interface BmapResult {
   readonly fresh: boolean;
 }
 
+/* Paths through the block map, reused: one for lookups, one for allocations (which look up the goal). */
+const LOOKUP_PATH: number[] = [0, 0, 0];
+const ALLOC_PATH: number[] = [0, 0, 0];
+
 /** The disk block of file block `n` of `inode` (0 for a hole or past the map's reach). */
 export function bmapLookup(core: FsCore, inode: InodeBlockMap, n: number): E.Either<Errno, number> {
-  const path = blockPath(core.geo, n);
-  if (!path) return E.right(0);
+  const path = LOOKUP_PATH;
+  const depth = blockPathInto(core.geo, n, path);
+  if (depth === 0) return E.right(0);
   let ptr = inode.block[path[0]];
-  for (let lvl = 1; lvl < path.length && ptr !== 0; lvl++) {
+  for (let lvl = 1; lvl < depth && ptr !== 0; lvl++) {
     const buf = core.buffer(ptr);
     if (!buf || core.reserved.has(ptr)) return core.corrupt(`indirect block ${ptr} is out of range, unreadable or metadata`);
     ptr = le32(buf, path[lvl] * 4);
@@ -46,32 +51,25 @@ function goalFor(core: FsCore, ino: number, inode: InodeBlockMap, n: number): nu
 /**
  * Maps file block `n`, allocating it (and the indirect blocks on the way) if it is a hole.
  * `meta`: the new block is metadata (a directory block) and is pinned, zeroed. Updates `inode`
- * in place (pointers, i_blocks); the caller writes the inode back.
+ * in place (pointers, i_blocks); the caller writes the inode back. `knownGoal`: the goal when
+ * the caller knows what looking it up would give (file block n - 1 was just allocated).
  */
-export function bmapAlloc(core: FsCore, ino: number, inode: InodeBlockMap, n: number, meta: boolean): E.Either<Errno, BmapResult> {
-  const path = blockPath(core.geo, n);
-  if (!path) return E.left('EFBIG');
-  const sectors = core.geo.blockSize / 512;
-  let goal = goalFor(core, ino, inode, n);
-  const alloc = (pinIt: boolean): E.Either<Errno, number> => {
-    const b = allocBlock(core, goal);
-    if (E.isRight(b)) {
-      goal = b.right + 1;
-      inode.blocks += sectors;
-      if (pinIt) core.pin(b.right);
-    }
-    return b;
-  };
+export function bmapAlloc(core: FsCore, ino: number, inode: InodeBlockMap, n: number, meta: boolean, knownGoal?: number): E.Either<Errno, BmapResult> {
+  const path = ALLOC_PATH;
+  const depth = blockPathInto(core.geo, n, path);
+  if (depth === 0) return E.left('EFBIG');
+  let goal = knownGoal ?? goalFor(core, ino, inode, n);
   let ptr = inode.block[path[0]];
   if (ptr === 0) {
-    const b = alloc(path.length > 1 || meta);
+    const b = allocFor(core, inode, goal, depth > 1 || meta);
     if (E.isLeft(b)) return b;
     ptr = b.right;
+    goal = ptr + 1;
     inode.block[path[0]] = ptr;
-    if (path.length === 1) return E.right({ block: ptr, fresh: true });
-  } else if (path.length === 1) return E.right({ block: ptr, fresh: false });
-  for (let lvl = 1; lvl < path.length; lvl++) {
-    const last = lvl === path.length - 1;
+    if (depth === 1) return E.right({ block: ptr, fresh: true });
+  } else if (depth === 1) return E.right({ block: ptr, fresh: false });
+  for (let lvl = 1; lvl < depth; lvl++) {
+    const last = lvl === depth - 1;
     if (!core.buffer(ptr) || core.reserved.has(ptr)) return core.corrupt(`indirect block ${ptr} is out of range, unreadable or metadata`);
     const child = le32(core.buffer(ptr) as Uint8Array, path[lvl] * 4);
     if (child !== 0) {
@@ -79,13 +77,24 @@ export function bmapAlloc(core: FsCore, ino: number, inode: InodeBlockMap, n: nu
       ptr = child;
       continue;
     }
-    const b = alloc(!last || meta);
+    const b = allocFor(core, inode, goal, !last || meta);
     if (E.isLeft(b)) return b;
+    goal = b.right + 1;
     setLe32(core.access(ptr, path[lvl] * 4, 4), path[lvl] * 4, b.right);
     if (last) return E.right({ block: b.right, fresh: true });
     ptr = b.right;
   }
   throw new Error('fs: bmapAlloc fell through');
+}
+
+/** A block for `inode` near `goal`, counted in its i_blocks; pinned (zeroed metadata) when `pinIt`. */
+function allocFor(core: FsCore, inode: InodeBlockMap, goal: number, pinIt: boolean): E.Either<Errno, number> {
+  const b = allocBlock(core, goal);
+  if (E.isRight(b)) {
+    inode.blocks += core.geo.blockSize / 512;
+    if (pinIt) core.pin(b.right);
+  }
+  return b;
 }
 
 /**

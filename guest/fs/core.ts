@@ -8,10 +8,11 @@
  * block, once per handle.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import type { BlockSet } from './block-set.js';
 import { le16, le32, setLe16, setLe32 } from './bytes.js';
 import type { Errno } from './errno.js';
 import { decodeGroupDesc, encodeGroupDesc, GD_BLOCK_BITMAP, GD_FREE_BLOCKS_COUNT, GD_INODE_BITMAP, GD_INODE_TABLE, type GroupDesc } from './group-desc.js';
-import { decodeBlockMap, decodeInode, encodeBlockMap, encodeInode, type Inode, type InodeBlockMap } from './inode.js';
+import { decodeBlockMap, decodeInode, encodeBlockMapChanges, encodeInode, type Inode, type InodeBlockMap } from './inode.js';
 import type { Geometry } from './geometry.js';
 import { GROUP_DESC_SIZE, gdtFirstBlock, superblockBlock, superblockOffsetInBlock } from './geometry.js';
 import type { Journal } from './journal.js';
@@ -26,10 +27,12 @@ export interface FsCoreInit {
   readonly readOnly: boolean;
   readonly errors: string[];
   /** Blocks no file may own: superblocks, descriptors, bitmaps, inode tables, the journal. */
-  readonly reserved: ReadonlySet<number>;
+  readonly reserved: Pick<BlockSet, 'has'>;
 }
 
 const SB_FREE_BLOCKS = 0x0c;
+/** Pinned blocks FsCore keeps at hand (a power of two). */
+const META_SLOTS = 16;
 const SB_FREE_INODES = 0x10;
 
 export class FsCore {
@@ -41,7 +44,7 @@ export class FsCore {
   /** File-system errors met while running (ext4_error), oldest first. */
   readonly errors: string[];
   /** Blocks no file may own: superblocks, descriptors, bitmaps, inode tables, the journal. */
-  readonly reserved: ReadonlySet<number>;
+  readonly reserved: Pick<BlockSet, 'has'>;
   readonly sbBlock: number;
   readonly sbOff: number;
   /** Blocks freed by uncommitted transactions: not reusable until their commit is durable. */
@@ -58,7 +61,39 @@ export class FsCore {
   private readonly saved = new Set<number>();
   private readonly mapScratch: InodeBlockMap = { block: [], blocks: 0 };
 
-  private readonly readBuf = (b: number): Uint8Array => this.bufs.get(b) as Uint8Array;
+  /*
+   * A few pinned blocks by block number, direct-mapped (block % META_SLOTS): an allocation
+   * reads and writes the same descriptor, bitmap, superblock, inode and indirect blocks over
+   * and over, and a Map of every pinned block is a cache miss away once page data streams
+   * through. Only pin and unpin (and their undo) change what is pinned: they keep it current.
+   */
+  private readonly slotBlock = new Float64Array(META_SLOTS).fill(-1);
+  private readonly slotBuf: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(META_SLOTS).fill(undefined);
+
+  private readonly readBuf = (b: number): Uint8Array => this.meta(b) as Uint8Array;
+
+  /** bufs.get(block), through the slots. */
+  private meta(block: number): Uint8Array | undefined {
+    const slot = block & (META_SLOTS - 1);
+    if (this.slotBlock[slot] === block) return this.slotBuf[slot];
+    const buf = this.bufs.get(block);
+    if (buf !== undefined) {
+      this.slotBlock[slot] = block;
+      this.slotBuf[slot] = buf;
+    }
+    return buf;
+  }
+
+  /** bufs.set / bufs.delete, keeping the slots current. */
+  private setMeta(block: number, buf: Uint8Array | undefined): void {
+    if (buf === undefined) this.bufs.delete(block);
+    else this.bufs.set(block, buf);
+    const slot = block & (META_SLOTS - 1);
+    if (this.slotBlock[slot] === block) {
+      this.slotBlock[slot] = -1;
+      this.slotBuf[slot] = undefined;
+    }
+  }
 
   constructor(init: FsCoreInit) {
     this.geo = init.geo;
@@ -80,7 +115,7 @@ export class FsCore {
 
   /** A pinned block (read access). */
   buffer(block: number): Uint8Array | undefined {
-    return this.bufs.get(block);
+    return this.meta(block);
   }
 
   /**
@@ -88,7 +123,7 @@ export class FsCore {
    * `len`, the caller changes only bytes [off, off + len) of it, and only those are saved.
    */
   access(block: number, off = 0, len = -1): Uint8Array {
-    const buf = this.bufs.get(block);
+    const buf = this.meta(block);
     if (!buf) throw new Error(`fs: write access to block ${block}, which is not pinned metadata`);
     if (this.inHandle && !this.saved.has(block)) {
       if (len < 0) {
@@ -103,11 +138,11 @@ export class FsCore {
   /** Pins a newly allocated metadata block, zeroed, and dirties it. */
   pin(block: number): Uint8Array {
     const buf = new Uint8Array(this.geo.blockSize);
-    const prev = this.bufs.get(block);
-    this.bufs.set(block, buf);
+    const prev = this.meta(block);
+    this.setMeta(block, buf);
     if (this.inHandle) {
       this.saved.add(block);
-      this.undo.saveFn(() => (prev ? this.bufs.set(block, prev) : this.bufs.delete(block)));
+      this.undo.saveFn(() => this.setMeta(block, prev));
     }
     this.journal.dirty(block);
     return buf;
@@ -115,11 +150,11 @@ export class FsCore {
 
   /** Unpins a freed metadata block (its logged copies get revoked). */
   unpin(block: number): void {
-    const prev = this.bufs.get(block);
+    const prev = this.meta(block);
     if (!prev) return;
-    this.bufs.delete(block);
+    this.setMeta(block, undefined);
     this.journal.forget(block);
-    if (this.inHandle) this.undo.saveFn(() => this.bufs.set(block, prev));
+    if (this.inHandle) this.undo.saveFn(() => this.setMeta(block, prev));
   }
 
   /** Records a freed block as not reusable until the running transaction is durable. */
@@ -137,7 +172,7 @@ export class FsCore {
   // --- superblock and group descriptors ---
 
   superblock(): Superblock {
-    return decodeSuperblock(this.bufs.get(this.sbBlock) as Uint8Array, this.sbOff);
+    return decodeSuperblock(this.meta(this.sbBlock) as Uint8Array, this.sbOff);
   }
 
   /** Adds to the superblock's free block and free inode counts. */
@@ -156,7 +191,7 @@ export class FsCore {
   }
 
   gd(g: number): GroupDesc {
-    return decodeGroupDesc(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g));
+    return decodeGroupDesc(this.meta(this.gdBlock(g)) as Uint8Array, this.gdOffset(g));
   }
 
   putGd(g: number, d: GroupDesc): void {
@@ -166,16 +201,16 @@ export class FsCore {
 
   /** Group g's bg_inode_table (without decoding the whole descriptor). */
   private inodeTableOf(g: number): number {
-    return le32(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_INODE_TABLE);
+    return le32(this.meta(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_INODE_TABLE);
   }
 
   /** Group g's bg_block_bitmap and bg_free_blocks_count (without decoding the whole descriptor). */
   blockBitmapOf(g: number): number {
-    return le32(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_BLOCK_BITMAP);
+    return le32(this.meta(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_BLOCK_BITMAP);
   }
 
   freeBlocksOf(g: number): number {
-    return le16(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_FREE_BLOCKS_COUNT);
+    return le16(this.meta(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_FREE_BLOCKS_COUNT);
   }
 
   /** Sets group g's bg_free_blocks_count; only those two bytes of the descriptor change. */
@@ -186,7 +221,7 @@ export class FsCore {
 
   /** Group g's bg_inode_bitmap (without decoding the whole descriptor). */
   inodeBitmapOf(g: number): number {
-    return le32(this.bufs.get(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_INODE_BITMAP);
+    return le32(this.meta(this.gdBlock(g)) as Uint8Array, this.gdOffset(g) + GD_INODE_BITMAP);
   }
 
   // --- inodes ---
@@ -211,7 +246,7 @@ export class FsCore {
   }
 
   inode(ino: number): Inode {
-    return decodeInode(this.bufs.get(this.inodeBlock(ino)) as Uint8Array, this.inodeOffset(ino), this.geo.inodeSize);
+    return decodeInode(this.meta(this.inodeBlock(ino)) as Uint8Array, this.inodeOffset(ino), this.geo.inodeSize);
   }
 
   putInode(ino: number, i: Inode): void {
@@ -221,7 +256,7 @@ export class FsCore {
 
   /** The bytes of inode `ino` (read access) and its offset in them. */
   inodeBytes(ino: number): Uint8Array {
-    return this.bufs.get(this.inodeBlock(ino)) as Uint8Array;
+    return this.meta(this.inodeBlock(ino)) as Uint8Array;
   }
 
   inodeOffsetOf(ino: number): number {
@@ -233,14 +268,24 @@ export class FsCore {
    * out: valid until the next call, for an operation that maps blocks without the rest.
    */
   blockMap(ino: number): InodeBlockMap {
-    decodeBlockMap(this.inodeBytes(ino), this.inodeOffset(ino), this.mapScratch);
-    return this.mapScratch;
+    return this.blockMapOf(this.inodeBytes(ino), this.inodeOffset(ino));
   }
 
-  /** Writes back what `blockMap` lent, as putInode would (the same bytes saved for undo). */
+  /** `blockMap` of the inode at `off` in `bytes` (from inodeBytes and inodeOffsetOf), read into `into` (default: the one lent out). */
+  blockMapOf(bytes: Uint8Array, off: number, into: InodeBlockMap = this.mapScratch): InodeBlockMap {
+    decodeBlockMap(bytes, off, into);
+    return into;
+  }
+
+  /**
+   * Writes back what `blockMap` lent, as putInode would: the inode's block is dirtied, and
+   * only the fields that changed are written (and saved for undo).
+   */
   putBlockMap(ino: number, m: InodeBlockMap): void {
+    const block = this.inodeBlock(ino);
     const off = this.inodeOffset(ino);
-    encodeBlockMap(m, this.access(this.inodeBlock(ino), off, this.geo.inodeSize), off);
+    const written = encodeBlockMapChanges(m, this.meta(block) as Uint8Array, off, (at, len) => this.access(block, at, len));
+    if (written === 0) this.access(block, off, 0);
   }
 
   /** Records a file-system error (ext4_error) and returns EIO for the operation that met it. */
@@ -265,7 +310,7 @@ export class FsCore {
       r = op();
     } finally {
       this.inHandle = false;
-      this.saved.clear();
+      if (this.saved.size > 0) this.saved.clear(); // clear() makes a new table even when empty
       const failed = r === undefined || E.isLeft(r);
       if (failed) this.undo.rollback();
       else this.undo.clear();

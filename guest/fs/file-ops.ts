@@ -8,7 +8,7 @@ import { bmapAlloc, bmapLookup, truncateBlocks, type BmapResult } from './bmap.j
 import type { FsCore } from './core.js';
 import type { Errno } from './errno.js';
 import { NAME_MAX } from './geometry.js';
-import { inodeLinksCount, inodeMode, isDir, isReg, nsToTime, S_IFMT, S_IFDIR, S_IFREG, timeToNs, type Inode } from './inode.js';
+import { inodeLinksCount, inodeMode, isDir, isReg, nsToTime, S_IFMT, S_IFDIR, S_IFREG, timeToNs, type Inode, type InodeBlockMap } from './inode.js';
 
 type R<T> = E.Either<Errno, T>;
 
@@ -80,12 +80,14 @@ export function bmapFile(core: FsCore, ino: number, n: number, create: boolean):
   // read (mode, links, the block map), and only the block map is written back.
   const dead = notLive(core, ino);
   if (dead !== undefined) return E.left(dead);
-  const fmt = inodeMode(core.inodeBytes(ino), core.inodeOffsetOf(ino)) & S_IFMT;
+  const bytes = core.inodeBytes(ino);
+  const off = core.inodeOffsetOf(ino);
+  const fmt = inodeMode(bytes, off) & S_IFMT;
   if (fmt === S_IFDIR) return E.left('EISDIR');
   if (fmt !== S_IFREG) return E.left('EINVAL');
   if (!Number.isInteger(n) || n < 0) return E.left('EINVAL');
   if (n >= core.geo.maxFileBlocks) return E.left('EFBIG');
-  const m = core.blockMap(ino);
+  const m = core.blockMapOf(bytes, off);
   if (!create) {
     const b = bmapLookup(core, m, n);
     return E.isLeft(b) ? b : E.right({ block: b.right, fresh: false });
@@ -97,6 +99,55 @@ export function bmapFile(core: FsCore, ino: number, n: number, create: boolean):
     core.orderedData(ino);
   }
   return b;
+}
+
+/** What `bmapRun` did: how many blocks it mapped, whether any was newly allocated, and the error that stopped it. */
+export interface BmapRunResult {
+  readonly mapped: number;
+  readonly fresh: boolean;
+  readonly error?: Errno;
+}
+
+/**
+ * `bmapFile(core, ino, n, true)` in a journal handle of its own for each file block n of
+ * `blocks`, in order, until one fails — the same allocations, journal and errors as that many
+ * calls (writeback maps runs of blocks). What cannot change from one block to the next is
+ * done once: the inode's checks and the reading of its block map; and the goal of a block
+ * right after one just allocated is that block + 1, what looking it up would give. `out[i]`
+ * gets the disk block of blocks[i].
+ */
+export function bmapRun(core: FsCore, ino: number, blocks: readonly number[], out: number[]): BmapRunResult {
+  let m: InodeBlockMap | undefined;
+  let n = 0;
+  /** The disk block of file block n - 1 when this run just allocated it, else -1. */
+  let prevFresh = -1;
+  const one = (): R<BmapResult> => {
+    if (m === undefined) {
+      const first = bmapFile(core, ino, n, true); // every check, as the first of the calls
+      if (E.isRight(first)) m = core.blockMapOf(core.inodeBytes(ino), core.inodeOffsetOf(ino), { block: [], blocks: 0 });
+      return first;
+    }
+    if (!Number.isInteger(n) || n < 0) return E.left('EINVAL');
+    if (n >= core.geo.maxFileBlocks) return E.left('EFBIG');
+    const b = bmapAlloc(core, ino, m, n, false, prevFresh >= 0 ? prevFresh + 1 : undefined);
+    if (E.isLeft(b)) return b;
+    if (b.right.fresh) {
+      core.putBlockMap(ino, m);
+      core.orderedData(ino);
+    }
+    return b;
+  };
+  let fresh = false;
+  for (let i = 0; i < blocks.length; i++) {
+    if (i > 0 && blocks[i] !== n + 1) prevFresh = -1;
+    n = blocks[i];
+    const r = core.handle(core.credits.alloc, one);
+    if (E.isLeft(r)) return { mapped: i, fresh, error: r.left };
+    out[i] = r.right.block;
+    fresh ||= r.right.fresh;
+    prevFresh = r.right.fresh ? r.right.block : -1;
+  }
+  return { mapped: blocks.length, fresh };
 }
 
 function checkSize(core: FsCore, size: number): R<void> {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { le16, le32 } from './bytes.js';
 import { decodeDirent, direntSize, encodeDirent, newDirBlock, parseDirBlock } from './dirent.js';
 import { decodeGroupDesc, encodeGroupDesc, type GroupDesc } from './group-desc.js';
-import { decodeBlockMap, decodeInode, encodeBlockMap, encodeInode, inodeLinksCount, inodeMode, nsToTime, timeToNs, type Inode, type InodeBlockMap } from './inode.js';
+import { decodeBlockMap, decodeInode, encodeBlockMap, encodeBlockMapChanges, encodeInode, inodeLinksCount, inodeMode, nsToTime, timeToNs, type Inode, type InodeBlockMap } from './inode.js';
 import {
   decodeCommit,
   decodeDescriptorTags,
@@ -134,6 +134,27 @@ describe('inode', () => {
       const viaInode = raw.slice();
       encodeInode({ ...decodeInode(raw, 0, 256), block: ptrs, blocks: sectors }, viaInode, 0, 256);
       expect(viaMap).toEqual(viaInode);
+    })));
+  it('writes back only the changed fields of a block map, to the bytes encodeBlockMap gives', () =>
+    fc.assert(fc.property(bytes(256), fc.array(fc.option(fc.nat(0xffffffff)), { minLength: 15, maxLength: 15 }), fc.option(fc.nat(2 ** 40)), (raw, ptrs, sectors) => {
+      const now: InodeBlockMap = { block: [], blocks: 0 };
+      decodeBlockMap(raw, 0, now);
+      // Each field either kept (None) or set to a random value (which may equal the old one).
+      const m: InodeBlockMap = { block: ptrs.map((p, i) => p ?? now.block[i]), blocks: sectors ?? now.blocks };
+      const whole = raw.slice();
+      encodeBlockMap(m, whole, 0);
+      const changes = raw.slice();
+      const touched = new Uint8Array(256);
+      const fields = encodeBlockMapChanges(m, changes, 0, (at, len) => {
+        touched.fill(1, at, at + len);
+        return changes;
+      });
+      expect(changes).toEqual(whole);
+      for (let i = 0; i < 256; i++) if (raw[i] !== whole[i]) expect(touched[i]).toBe(1);
+      const ranges = [[0x1c, 4], [0x74, 2], ...Array.from({ length: 15 }, (_, i) => [0x28 + 4 * i, 4])];
+      const differing = ranges.filter(([at, len]) => raw.subarray(at, at + len).some((b, j) => b !== whole[at + j])).length;
+      expect(fields).toBe(differing);
+      for (let i = 0; i < 256; i++) if (!ranges.some(([at, len]) => i >= at && i < at + len)) expect(touched[i]).toBe(0);
     })));
   it('stores virtual nanoseconds as seconds and extra', () =>
     fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (ns) => {

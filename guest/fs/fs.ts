@@ -16,7 +16,7 @@ import type { BmapResult } from './bmap.js';
 import type { FsCore } from './core.js';
 import { dirList, dirLookup, type DirEntry } from './dir.js';
 import type { Errno } from './errno.js';
-import { bmapFile, setSize, statfs, statInode, truncate, liveInode, type Stat, type StatFs } from './file-ops.js';
+import { bmapFile, bmapRun, setSize, statfs, statInode, truncate, liveInode, type BmapRunResult, type Stat, type StatFs } from './file-ops.js';
 import type { Geometry } from './geometry.js';
 import { isDir } from './inode.js';
 import { lookupParent, lookupPath, parsePath } from './namei.js';
@@ -141,6 +141,10 @@ export class Fs {
   bmap(ino: number, fileBlock: number, create: boolean): R<BmapResult> {
     if (!create) return this.live(() => bmapFile(this.core, ino, fileBlock, false));
     return this.core.handle(this.core.credits.alloc, () => bmapFile(this.core, ino, fileBlock, true));
+  }
+  /** `bmap(ino, n, true)` for each n of `blocks` in turn until one fails (writeback): see bmapRun. */
+  bmapRun(ino: number, blocks: readonly number[], out: number[]): BmapRunResult {
+    return bmapRun(this.core, ino, blocks, out);
   }
   /** Extends i_size after a write (EINVAL if smaller: use truncate). */
   setSize(ino: number, size: number): R<void> {

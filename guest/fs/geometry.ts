@@ -113,6 +113,33 @@ export function blockPath(geo: Pick<Geometry, 'ptrsPerBlock'>, n: number): numbe
   return undefined;
 }
 
+/**
+ * `blockPath` written into `out` (no array made per call): its length, 0 past double
+ * indirect. For the block map's lookups, run for every block the page cache maps.
+ */
+export function blockPathInto(geo: Pick<Geometry, 'ptrsPerBlock'>, n: number, out: number[]): number {
+  const p = geo.ptrsPerBlock;
+  if (n < 0 || !Number.isInteger(n)) return 0;
+  if (n < NDIR_BLOCKS) {
+    out[0] = n;
+    return 1;
+  }
+  n -= NDIR_BLOCKS;
+  if (n < p) {
+    out[0] = IND_BLOCK;
+    out[1] = n;
+    return 2;
+  }
+  n -= p;
+  if (n < p * p) {
+    out[0] = DIND_BLOCK;
+    out[1] = Math.floor(n / p);
+    out[2] = n % p;
+    return 3;
+  }
+  return 0;
+}
+
 /** The first file block covered by i_block slot `slot` (12 → single, 13 → double). */
 export function slotFirstFileBlock(geo: Pick<Geometry, 'ptrsPerBlock'>, slot: number): number {
   if (slot < NDIR_BLOCKS) return slot;

@@ -167,6 +167,26 @@ export function encodeBlockMap(m: InodeBlockMap, b: Uint8Array, off: number): vo
   for (let i = 0; i < N_BLOCKS; i++) setLe32(b, off + 0x28 + 4 * i, m.block[i] ?? 0);
 }
 
+/**
+ * encodeBlockMap, field by field, of only the fields whose bytes differ from `m`: `write(at,
+ * len)` gives write access to the `len` bytes at `at` (from the buffer's start) and returns
+ * the buffer. The result is encodeBlockMap's; what is not changed is not touched. Returns
+ * how many fields were written.
+ */
+export function encodeBlockMapChanges(m: InodeBlockMap, b: Uint8Array, off: number, write: (at: number, len: number) => Uint8Array): number {
+  let n = 0;
+  const lo = lo32(m.blocks);
+  if (le32(b, off + 0x1c) !== lo) setLe32(write(off + 0x1c, 4), off + 0x1c, lo), n++;
+  const hi = hi32(m.blocks) & 0xffff;
+  if (le16(b, off + 0x74) !== hi) setLe16(write(off + 0x74, 2), off + 0x74, hi), n++;
+  for (let i = 0; i < N_BLOCKS; i++) {
+    const at = off + 0x28 + 4 * i;
+    const v = m.block[i] ?? 0;
+    if (le32(b, at) !== v) setLe32(write(at, 4), at, v), n++;
+  }
+  return n;
+}
+
 export const isDir = (i: Pick<Inode, 'mode'>): boolean => (i.mode & S_IFMT) === S_IFDIR;
 export const isReg = (i: Pick<Inode, 'mode'>): boolean => (i.mode & S_IFMT) === S_IFREG;
 

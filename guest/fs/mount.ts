@@ -10,6 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Observable } from 'rxjs';
 import { testBit } from './bitmap.js';
 import type { FsBlockIo } from './block-io.js';
+import { BlockSet } from './block-set.js';
 import { le32 } from './bytes.js';
 import { FsCore } from './core.js';
 import { fsError, type FsError } from './errno.js';
@@ -164,7 +165,9 @@ function* mountProgram(deviceBytes: number, opts: MountOptions, io?: FsBlockIo):
     encodeSuperblock(s, buf, superblockOffsetInBlock(geo.blockSize));
     yield { kind: 'write', step: { what: 'superblock', writes: [{ block: sbBlock, data: buf.slice() }], barrier: 'fua' } };
   }
-  const reserved = new Set<number>([...j.right.map, ...j.right.indirect]);
+  const reserved = new BlockSet(geo.blocksCount);
+  for (const b of j.right.map) reserved.add(b);
+  for (const b of j.right.indirect) reserved.add(b);
   base.right.gds.forEach((d, g) => {
     for (const b of [...superAndGdtBlocks(geo, g), d.blockBitmap, d.inodeBitmap]) reserved.add(b);
     for (let i = 0; i < geo.itableBlocks; i++) reserved.add(d.inodeTable + i);

@@ -160,3 +160,56 @@ describe('ENOSPC', () => {
     clean(image, fs);
   });
 });
+
+describe('bmapRun (writeback maps runs of blocks)', () => {
+  /** The same file on two identical file systems: mapped by one run, and by a bmap call per block. */
+  function both(blocks: number[], prepare: (fs: Fs, ino: number) => void = () => {}) {
+    const out = [setup(600, 1024), setup(600, 1024)].map(({ image, fs }) => {
+      const ino = unwrap(fs.create('/f'));
+      unwrap(fs.create('/g'));
+      prepare(fs, ino);
+      return { image, fs, ino };
+    });
+    const [a, b] = out;
+    const disk: number[] = [];
+    const run = a.fs.bmapRun(a.ino, blocks, disk);
+    const one: number[] = [];
+    let fresh = false;
+    let error: string | undefined;
+    for (const n of blocks) {
+      const r = b.fs.bmap(b.ino, n, true);
+      if (E.isLeft(r)) {
+        error = r.left;
+        break;
+      }
+      one.push(r.right.block);
+      fresh ||= r.right.fresh;
+    }
+    expect({ mapped: run.mapped, fresh: run.fresh, error: run.error }).toEqual({ mapped: one.length, fresh, error });
+    expect(disk).toEqual(one);
+    expect(a.fs.errors).toEqual(b.fs.errors);
+    sync(a.image, a.fs);
+    sync(b.image, b.fs);
+    expect(a.image).toEqual(b.image);
+    return { a, b, run };
+  }
+
+  it('allocates what a call per block allocates, through indirect blocks, with gaps and already mapped blocks', () => {
+    const { a, run } = both([0, 1, 2, 11, 12, 13, 14, 300, 301, 5, 6, 7, 268, 269, 270]);
+    expect(run.mapped).toBe(15);
+    unwrap(a.fs.setSize(a.ino, 302 * 1024)); // as writeback does after mapping
+    clean(a.image, a.fs);
+    both([3, 4, 5], (fs, ino) => {
+      for (const n of [4, 5]) unwrap(fs.bmap(ino, n, true));
+      unwrap(fs.bmap(unwrap(fs.lookup('/g')), 0, true)); // another file took the block after 3's goal
+    });
+  });
+
+  it('stops where a call per block would fail: no space, past the block map, a file that is gone', () => {
+    const { run } = both(Array.from({ length: 700 }, (_, i) => i));
+    expect(run.error).toBe('ENOSPC');
+    expect(run.mapped).toBeGreaterThan(0);
+    expect(both([0, 1, 2 ** 30]).run).toMatchObject({ mapped: 2, error: 'EFBIG' });
+    expect(both([0, 1], (fs) => unwrap(fs.unlink('/f'))).run).toMatchObject({ mapped: 0, error: 'ESTALE' });
+  });
+});

@@ -36,9 +36,15 @@ export interface CpuHooks {
   current(): GuestCpu;
 }
 
+/** What a CPU tells a task whose work it starts (it runs again: it no longer sleeps). */
+export interface Runnable {
+  running(): void;
+}
+
 /** A piece of work queued on a CPU: `run` is made once per record and handed to the vCPU. */
 interface QueuedWork {
   fn: (() => void) | undefined;
+  task: Runnable | undefined;
   readonly run: () => void;
 }
 
@@ -48,7 +54,7 @@ export class GuestCpu {
   private queued = 0;
   private halted = false;
   /** Work for this CPU that waits for the reschedule IPI to wake it. */
-  private readonly wakeList: { what: string; fn: () => void }[] = [];
+  private readonly wakeList: { what: string; fn: () => void; task: Runnable | undefined }[] = [];
   /** Records of queued work that has run, for reuse. */
   private readonly spare: QueuedWork[] = [];
 
@@ -68,35 +74,40 @@ export class GuestCpu {
    * Queue kernel or user work on this CPU. The CPU halts when the queue runs dry. Work
    * for a halted CPU from another CPU wakes it the way Linux does (try_to_wake_up →
    * smp_send_reschedule): a reschedule IPI, an ICR write that exits on the sender.
+   * Work of a task names it: the task is told when its work starts (`Runnable.running`).
    */
-  schedule(what: string, fn: () => void): void {
+  schedule(what: string, fn: () => void, task?: Runnable): void {
     this.queued++;
     const from = this.hooks.current();
     if (this.halted && from !== this) {
-      this.wakeList.push({ what, fn });
+      this.wakeList.push({ what, fn, task });
       if (this.wakeList.length === 1) from.port.wrmsr(MSR_X2APIC_ICR, x2apicIcr(this.index, RESCHEDULE_VECTOR));
       return;
     }
-    this.queue(what, fn);
+    this.queue(what, fn, task);
   }
 
-  private queue(what: string, fn: () => void): void {
+  private queue(what: string, fn: () => void, task: Runnable | undefined): void {
     const w = this.spare.pop() ?? this.newWork();
     w.fn = fn;
+    w.task = task;
     this.port.run(what, w.run);
   }
 
   private newWork(): QueuedWork {
-    const w: QueuedWork = { fn: undefined, run: () => this.runWork(w) };
+    const w: QueuedWork = { fn: undefined, task: undefined, run: () => this.runWork(w) };
     return w;
   }
 
   /** One piece of queued work runs; its record is reused (no closure per piece). */
   private runWork(w: QueuedWork): void {
     const fn = w.fn!;
+    const task = w.task;
     w.fn = undefined;
+    w.task = undefined;
     if (this.spare.length < SPARE_MAX) this.spare.push(w);
     this.enter();
+    task?.running();
     fn();
     this.queued--;
     this.idleIfNothingQueued();
@@ -109,7 +120,7 @@ export class GuestCpu {
 
   private interrupt(vector: number): void {
     this.enter();
-    if (vector === RESCHEDULE_VECTOR) for (const w of this.wakeList.splice(0)) this.queue(w.what, w.fn);
+    if (vector === RESCHEDULE_VECTOR) for (const w of this.wakeList.splice(0)) this.queue(w.what, w.fn, w.task);
     else this.idt.handler(vector)?.();
     if (!this.port.pvEoiPending()) this.port.wrmsr(MSR_X2APIC_EOI, 0);
     this.idleIfNothingQueued();

@@ -125,10 +125,8 @@ export class Flusher {
   /** Up to `n` dirty pages not under writeback, oldest first. */
   private oldestDirty(n: number): CachedPage[] {
     const out: CachedPage[] = [];
-    for (const p of this.core.dirtyList) {
-      if (out.length >= n) break;
-      if (!p.writeback) out.push(p);
-    }
+    const list = this.core.dirtyList;
+    for (let p = list.oldest(); p !== undefined && out.length < n; p = list.after(p)) if (!p.writeback) out.push(p);
     return out;
   }
 }

@@ -1,19 +1,20 @@
 /**
  * A mapping (struct address_space): the cached pages of one inode or one block device,
- * indexed by page index (the radix tree / xarray is a Map here), with the owner's ops, the
+ * indexed by page index (page-index.ts: the xarray, reduced), with the owner's ops, the
  * size of the file (i_size, which buffered writes extend), its dirty and writeback
  * counts, and its writeback error: an errseq_t for fsync (reported once per file
  * description) and the AS_EIO / AS_ENOSPC flags that filemap_check_errors tests and clears.
  */
 import { ErrSeq } from './errseq.js';
 import type { CachedPage } from './page.js';
+import { PageIndex } from './page-index.js';
 import { PageList } from './page-list.js';
 import { newRaState, type FileRaState } from './readahead.js';
 import type { AddressSpaceOps, Errno } from './types.js';
 
 export class Mapping {
   /** i_pages: index → page. */
-  readonly pages = new Map<number, CachedPage>();
+  readonly pages = new PageIndex<CachedPage>();
   /** Dirty pages (the xarray's PAGECACHE_TAG_DIRTY). */
   readonly dirtyPages = new PageList<CachedPage>('mappingDirtyPrev', 'mappingDirtyNext');
   /** Pages under writeback (PAGECACHE_TAG_WRITEBACK). */

@@ -27,6 +27,9 @@ describe('PageList', () => {
           expect([...list].map((x) => x.id)).toEqual([...model].map((x) => x.id));
           expect(list.size).toBe(model.size);
           expect(list.oldest()).toBe([...model][0]);
+          const walked: number[] = [];
+          for (let x = list.oldest(); x !== undefined; x = list.after(x)) walked.push(x.id);
+          expect(walked).toEqual([...model].map((x) => x.id));
           for (const x of items) expect(list.has(x)).toBe(model.has(x));
         }
       }),

@@ -66,6 +66,11 @@ export class PageList<P extends object> implements Iterable<P> {
     return this.head;
   }
 
+  /** The page after `page` (one step newer), if any; `page` must be on the list. A walk without an iterator. */
+  after(page: P): P | undefined {
+    return page[this.next] as P | undefined;
+  }
+
   /** Oldest first. The loop may delete the page it is at, and nothing else. */
   *[Symbol.iterator](): Iterator<P> {
     for (let p = this.head; p !== undefined; ) {

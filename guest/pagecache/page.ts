@@ -29,19 +29,21 @@ export class WaitQueue {
   }
 }
 
+/* The page's flags, bits of one number (page->flags): a cache of hundreds of thousands of pages is that many fewer fields to allocate and for the collector to trace. */
+const PG_UPTODATE = 1;
+const PG_DIRTY = 2;
+const PG_WRITEBACK = 4;
+const PG_LOCKED = 8;
+const PG_REFERENCED = 16;
+const PG_ACTIVE = 32;
+const PG_READAHEAD = 64;
+const PG_REMOVED = 128;
+
 export class CachedPage implements Page {
-  uptodate = false;
-  dirty = false;
-  writeback = false;
-  locked = false;
-  referenced = false;
-  active = false;
-  readahead = false;
+  private flags = 0;
   dirtiedAt = 0;
   /** References held by readers and writers working on the page (get_page / put_page). */
   pins = 0;
-  /** Removed from its mapping (reclaimed, truncated, invalidated); memory is freed at the last unpin. */
-  removed = false;
   private waitq: WaitQueue | undefined;
   /*
    * Links of the lists the page is on (page-list.ts), a pair per list: the active and the
@@ -64,9 +66,63 @@ export class CachedPage implements Page {
     readonly addr: number,
   ) {}
 
+  private flag(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit;
+  }
+
+  get uptodate(): boolean {
+    return (this.flags & PG_UPTODATE) !== 0;
+  }
+  set uptodate(on: boolean) {
+    this.flag(PG_UPTODATE, on);
+  }
+  get dirty(): boolean {
+    return (this.flags & PG_DIRTY) !== 0;
+  }
+  set dirty(on: boolean) {
+    this.flag(PG_DIRTY, on);
+  }
+  get writeback(): boolean {
+    return (this.flags & PG_WRITEBACK) !== 0;
+  }
+  set writeback(on: boolean) {
+    this.flag(PG_WRITEBACK, on);
+  }
+  get locked(): boolean {
+    return (this.flags & PG_LOCKED) !== 0;
+  }
+  set locked(on: boolean) {
+    this.flag(PG_LOCKED, on);
+  }
+  get referenced(): boolean {
+    return (this.flags & PG_REFERENCED) !== 0;
+  }
+  set referenced(on: boolean) {
+    this.flag(PG_REFERENCED, on);
+  }
+  get active(): boolean {
+    return (this.flags & PG_ACTIVE) !== 0;
+  }
+  set active(on: boolean) {
+    this.flag(PG_ACTIVE, on);
+  }
+  get readahead(): boolean {
+    return (this.flags & PG_READAHEAD) !== 0;
+  }
+  set readahead(on: boolean) {
+    this.flag(PG_READAHEAD, on);
+  }
+  /** Removed from its mapping (reclaimed, truncated, invalidated); memory is freed at the last unpin. */
+  get removed(): boolean {
+    return (this.flags & PG_REMOVED) !== 0;
+  }
+  set removed(on: boolean) {
+    this.flag(PG_REMOVED, on);
+  }
+
   /** True when reclaim may free the page now. */
   get reclaimable(): boolean {
-    return !this.dirty && !this.writeback && !this.locked && this.pins === 0;
+    return (this.flags & (PG_DIRTY | PG_WRITEBACK | PG_LOCKED)) === 0 && this.pins === 0;
   }
 
   /** Run `fn` at the next change of this page's lock or writeback state. */

@@ -103,27 +103,38 @@ function writePages(v: VfsInode, mapping: Mapping, pages: readonly Page[], wbc: 
   const pass = (): void => {
     if (v.dead) return;
     const size = mapping.size;
-    const pieces: IoPiece[] = [];
-    let fresh = false;
-    let mappedEnd = 0;
-    let err: Errno | undefined;
-    for (; next < pages.length && err === undefined; next++) {
-      const p = pages[next];
-      const start = p.index * PAGE_SIZE;
-      if (start >= size) continue; // truncated since it was dirtied
-      if (size < start + PAGE_SIZE) mem.fill(p.addr + (size - start), start + PAGE_SIZE - size, 0);
+    // The file blocks inside i_size of the pages from `next` on (a page wholly past it was
+    // truncated since it was dirtied), mapped in one run that stops at the first failure.
+    const want: number[] = [];
+    const pageOfBlock: number[] = [];
+    for (let i = next; i < pages.length; i++) {
+      const start = pages[i].index * PAGE_SIZE;
       for (let b = 0; b < per && start + b * bs < size; b++) {
-        charge(ctx, 'guest.fs.bmap');
-        const r = fs.bmap(v.ino, p.index * per + b, true);
-        if (E.isLeft(r)) {
-          err = r.left;
-          break;
-        }
-        fresh ||= r.right.fresh;
-        pieces.push({ sector: r.right.block * spb, addr: p.addr + b * bs, len: bs });
-        mappedEnd = Math.min(size, start + (b + 1) * bs);
+        want.push(pages[i].index * per + b);
+        pageOfBlock.push(i);
       }
-      if (err !== undefined) break;
+    }
+    const disk: number[] = [];
+    const run = fs.bmapRun(v.ino, want, disk);
+    let err: Errno | undefined = run.error;
+    // guest.fs.bmap for each block tried, as a call per block charged it (mapping reads no clock).
+    for (let k = 0; k < run.mapped + (err === undefined ? 0 : 1); k++) charge(ctx, 'guest.fs.bmap');
+    // This pass reached the page of the block that failed, or every page.
+    const reached = err === undefined ? pages.length : pageOfBlock[run.mapped] + 1;
+    for (let i = next; i < reached; i++) {
+      const p = pages[i];
+      const start = p.index * PAGE_SIZE;
+      if (start < size && size < start + PAGE_SIZE) mem.fill(p.addr + (size - start), start + PAGE_SIZE - size, 0);
+    }
+    next = reached - (err === undefined ? 0 : 1);
+    const fresh = run.fresh;
+    const pieces: IoPiece[] = [];
+    let mappedEnd = 0;
+    for (let k = 0; k < run.mapped; k++) {
+      const p = pages[pageOfBlock[k]];
+      const b = want[k] - p.index * per;
+      pieces.push({ sector: disk[k] * spb, addr: p.addr + b * bs, len: bs });
+      mappedEnd = Math.min(size, p.index * PAGE_SIZE + (b + 1) * bs);
     }
     let grew = false;
     if (mappedEnd > diskSize) {

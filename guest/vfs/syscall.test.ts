@@ -59,4 +59,34 @@ describe('vfs: a call started without a subscription', () => {
     rig.tk.sim.run({ stop: () => got.length === 2 });
     expect(got).toEqual([E.right(undefined), E.left('EEXIST')]);
   });
+
+  it('runs a read or write call once per start too, even while the first is still in the kernel', () => {
+    const rig = vfsRig();
+    const s = rig.os.syscalls;
+    const got: unknown[] = [];
+    const run = <T>(call: Sys<T>): void => {
+      if (!isStartable(call)) throw new Error('a system call should offer start');
+      call.start((r) => got.push(r));
+    };
+    run(s.mkfsDevice(rig.task, '/dev/vda', { blockSize: 4096 }));
+    rig.tk.sim.run({ stop: () => got.length === 1 });
+    run(s.mount(rig.task, '/dev/vda', '/mnt'));
+    rig.tk.sim.run({ stop: () => got.length === 2 });
+    run(s.open(rig.task, '/mnt/f', O_CREAT | O_RDWR));
+    rig.tk.sim.run({ stop: () => got.length === 3 });
+    const fd = got[2] as E.Either<string, number>;
+    if (E.isLeft(fd)) throw new Error(fd.left);
+    const call = s.pwrite(rig.task, fd.right, rig.buf(8192, 3), 0);
+    run(call);
+    run(call); // both enter before either returns
+    rig.tk.sim.run({ stop: () => got.length === 5 });
+    expect(got.slice(3)).toEqual([E.right(8192), E.right(8192)]);
+    const events = rig.tk.rec.events.filter((e) => e.kind === 'syscall' && e.name === 'pwrite64');
+    expect(events.map((e) => (e.kind === 'syscall' ? [e.phase, e.args ?? e.ret] : []))).toEqual([
+      ['enter', `${fd.right}, 8192, 0`],
+      ['enter', `${fd.right}, 8192, 0`],
+      ['exit', 8192],
+      ['exit', 8192],
+    ]);
+  });
 });

@@ -22,7 +22,7 @@ import { Namespace } from './namespace.js';
 import { mkdirPath, readdirPath, renamePath, rmdirPath, statfsPath, statPath, unlinkPath } from './names.js';
 import { closeFd, openPath } from './open.js';
 import type { ProcessTable } from './process.js';
-import { fileOf, lseekFd, readFd, writeFd } from './rw.js';
+import { fileOf, lseekFd, RwCall } from './rw.js';
 import { fsyncFile, syncAll } from './sync.js';
 import { fail, ok, syscall, type Done } from './syscall.js';
 import type { MkfsDeviceOptions, StatFsResult, StatResult, Sys, Syscalls, UserBuf, Whence } from './syscalls-api.js';
@@ -49,16 +49,16 @@ export class Vfs implements Syscalls {
     return this.call(task, 'close', () => `${fd}`, (done) => closeFd(this.ctx, task, fd, done));
   }
   read(task: Task, fd: number, buf: UserBuf): Sys<number> {
-    return this.call(task, 'read', () => `${fd}, ${buf.len}`, (done) => readFd(this.ctx, task, fd, buf, undefined, done), id);
+    return new RwCall(this.ctx, task, false, fd, buf, undefined);
   }
   write(task: Task, fd: number, buf: UserBuf): Sys<number> {
-    return this.call(task, 'write', () => `${fd}, ${buf.len}`, (done) => writeFd(this.ctx, task, fd, buf, undefined, done), id);
+    return new RwCall(this.ctx, task, true, fd, buf, undefined);
   }
   pread(task: Task, fd: number, buf: UserBuf, offset: number): Sys<number> {
-    return this.call(task, 'pread64', () => `${fd}, ${buf.len}, ${offset}`, (done) => readFd(this.ctx, task, fd, buf, offset, done), id);
+    return new RwCall(this.ctx, task, false, fd, buf, offset);
   }
   pwrite(task: Task, fd: number, buf: UserBuf, offset: number): Sys<number> {
-    return this.call(task, 'pwrite64', () => `${fd}, ${buf.len}, ${offset}`, (done) => writeFd(this.ctx, task, fd, buf, offset, done), id);
+    return new RwCall(this.ctx, task, true, fd, buf, offset);
   }
   lseek(task: Task, fd: number, offset: number, whence: Whence): Sys<number> {
     return this.call(task, 'lseek', () => `${fd}, ${offset}, ${whence}`, (done) => lseekFd(this.ctx, task, fd, offset, whence, done), id);
