@@ -12,7 +12,7 @@
 
 import { Buffer } from 'node:buffer';
 import { freeze, isFrozen } from './frozen.js';
-import { PageTable } from './page-table.js';
+import { SparseIndex } from '../sim/sparse-index.js';
 
 export const PAGE_SIZE = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
@@ -47,7 +47,8 @@ export interface SgElem {
 }
 
 export class GuestMemory {
-  private readonly pages = new PageTable();
+  /** Pages that exist, by frame number. */
+  private readonly pages = new SparseIndex<Uint8Array>();
   /** A small direct-mapped cache of pfn → page (only pages that exist), so ring and buffer pages do not evict each other. */
   private readonly tlbPfn = new Float64Array(TLB_SIZE).fill(-1);
   private readonly tlbPage: (Uint8Array | undefined)[] = new Array(TLB_SIZE).fill(undefined);
@@ -363,33 +364,4 @@ export class GuestMemory {
   }
 }
 
-/** Total bytes of a scatter-gather list. */
-export function sgBytes(sg: readonly SgElem[]): number {
-  let n = 0;
-  for (const e of sg) n += e.len;
-  return n;
-}
-
-/** DMA from guest memory: gather `sg` into one buffer. The caller has checked the ranges. */
-export function dmaGather(mem: GuestMemory, sg: readonly SgElem[]): Uint8Array {
-  if (sg.length === 1) return mem.read(sg[0].addr, sg[0].len);
-  const out = new Uint8Array(sgBytes(sg));
-  let off = 0;
-  for (const e of sg) {
-    mem.readInto(e.addr, out.subarray(off, off + e.len));
-    off += e.len;
-  }
-  return out;
-}
-
-/** DMA to guest memory: scatter `data` over `sg`. Returns bytes written (stops at the shorter). */
-export function dmaScatter(mem: GuestMemory, sg: readonly SgElem[], data: Uint8Array): number {
-  let off = 0;
-  for (const e of sg) {
-    if (off >= data.length) break;
-    const n = Math.min(e.len, data.length - off);
-    mem.write(e.addr, data.subarray(off, off + n));
-    off += n;
-  }
-  return off;
-}
+export { dmaGather, dmaScatter, sgBytes } from './dma.js';

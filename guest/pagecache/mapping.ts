@@ -7,14 +7,14 @@
  */
 import { ErrSeq } from './errseq.js';
 import type { CachedPage } from './page.js';
-import { PageIndex } from './page-index.js';
+import { SparseIndex } from '../../sim/sparse-index.js';
 import { PageList } from './page-list.js';
 import { newRaState, type FileRaState } from './readahead.js';
 import type { AddressSpaceOps, Errno } from './types.js';
 
 export class Mapping {
   /** i_pages: index → page. */
-  readonly pages = new PageIndex<CachedPage>();
+  readonly pages = new SparseIndex<CachedPage>();
   /** Dirty pages (the xarray's PAGECACHE_TAG_DIRTY). */
   readonly dirtyPages = new PageList<CachedPage>('mappingDirtyPrev', 'mappingDirtyNext');
   /** Pages under writeback (PAGECACHE_TAG_WRITEBACK). */

@@ -1,10 +1,13 @@
 /**
- * A mapping's pages by index (Linux's i_pages xarray, reduced): nodes of 64 slots, found by
- * index / 64 in a small Map, with the last node used kept at hand. Neighbouring indexes share
- * a node, so a sequential read or write finds its page without hashing the index into a
- * table of every page — the lookup that dominated a Map of hundreds of thousands of pages.
+ * A sparse array: values by non-negative integer index, in nodes of 64 slots found by
+ * index / 64 in a small Map, with the last node used kept at hand (Linux's xarray, reduced).
+ * Neighbouring indexes share a node, so sequential access finds its value without hashing
+ * the index into a table of every entry — the lookup that dominated a Map of hundreds of
+ * thousands of entries, and the rehash of the whole table as it grew. A page cache's pages
+ * by file index, guest memory's pages by frame number and the host cache's dirty chunks by
+ * chunk number are kept in one.
  *
- * It answers what a Map<number, P> answers (`get`, `has`, `set`, `delete`, `size`); it
+ * It answers what a Map<number, V> answers (`get`, `has`, `set`, `delete`, `size`); it
  * iterates in ascending index order (an xarray's order), not in insertion order.
  */
 
@@ -20,7 +23,7 @@ interface Node<P> {
 /** The node key of an index (indexes are non-negative integers; past 2^31 a shift would wrap). */
 const nodeOf = (index: number): number => (index < 0x8000_0000 ? index >> SHIFT : Math.floor(index / SLOTS));
 
-export class PageIndex<P> implements Iterable<[number, P]> {
+export class SparseIndex<P> implements Iterable<[number, P]> {
   private readonly nodes = new Map<number, Node<P>>();
   private count = 0;
   /** The node last looked up, and its key (NaN: none). */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PageIndex } from './page-index.js';
+import { SparseIndex } from './sparse-index.js';
 
 /** Indexes near each other (one node), far apart, and past 2^31 (where a shift would wrap). */
 const index = fc.oneof(fc.nat(200), fc.nat(1 << 20), fc.integer({ min: 2 ** 31 - 100, max: 2 ** 31 + 100 }), fc.nat(2 ** 40));
@@ -10,11 +10,11 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant('get' as const), i: index }),
 );
 
-describe('PageIndex', () => {
+describe('SparseIndex', () => {
   it('answers as a Map does, and iterates in ascending index order', () =>
     fc.assert(
       fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
-        const idx = new PageIndex<number>();
+        const idx = new SparseIndex<number>();
         const model = new Map<number, number>();
         for (const o of ops) {
           if (o.kind === 'set') {
@@ -33,7 +33,7 @@ describe('PageIndex', () => {
     ));
 
   it('lets a loop delete the entry it is at', () => {
-    const idx = new PageIndex<string>();
+    const idx = new SparseIndex<string>();
     for (const i of [3, 64, 65, 1000, 2 ** 33]) idx.set(i, `p${i}`);
     const seen: number[] = [];
     for (const [i] of idx) {
