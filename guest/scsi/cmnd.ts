@@ -79,6 +79,12 @@ export interface ScsiCmnd {
   readonly eh?: boolean;
   /** The low-level driver's own state for the command (scsi_cmd_priv), kept while the command is reused. */
   hostPriv: unknown;
+  /**
+   * Its block request's tag went on with another command while this one was still out
+   * (lib.ts): once back from the driver it is never sent again, and the driver may free
+   * what it keeps for it.
+   */
+  retired: boolean;
   /** Where the midlayer sends the finished command. */
   finish(cmd: ScsiCmnd): void;
 }
@@ -128,6 +134,7 @@ export function newCmnd(init: {
     rq: init.rq,
     eh: init.eh,
     hostPriv: undefined,
+    retired: false,
     finish: init.finish,
   };
 }

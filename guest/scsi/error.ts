@@ -244,7 +244,7 @@ export class ScsiErrorHandler {
     this.running = false;
     this.inRecovery = this.failed.length > 0;
     if (this.inRecovery) this.wakeIfIdle();
-    else this.host.runStarved();
+    else this.host.runStarved(true);
   }
 }
 

@@ -48,6 +48,8 @@ export class ScsiHost implements ScsiHostLimits {
   readonly devices = new Map<string, ScsiDevice>();
   /** Commands handed to the driver and not back (host_busy). */
   busy = 0;
+  /** Block requests a device queue refused (BLK_STS_RESOURCE) since the queues last ran (sdev->restarts). */
+  restarts = 0;
   readonly eh: ScsiErrorHandler;
   /** blk-mq cores of the devices' request queues, restarted when the host frees room. */
   readonly queues = new Set<BlkMq>();
@@ -205,14 +207,22 @@ export class ScsiHost implements ScsiHostLimits {
     else go();
   }
 
-  /** After a completion: commands the driver refused go again; stopped block queues restart. */
-  runStarved(): void {
+  /**
+   * After a completion: commands the driver refused go again; stopped block queues restart,
+   * when one was refused since they last ran (scsi_run_queue_async: since Linux 5.10 a
+   * completion re-runs the queues only if a device's queue was busy, sdev->restarts; kept
+   * here for the host, whose every device queue is run). `all`: run them whatever happened
+   * (scsi_run_host_queues, after error recovery).
+   */
+  runStarved(all = false): void {
     if (this.eh.inRecovery) return;
     while (this.starved.length > 0) {
       const cmd = this.starved[0];
       if (this.dispatch(cmd) === 'busy') break;
       this.starved.shift();
     }
+    if (this.restarts === 0 && !all) return;
+    this.restarts = 0;
     for (const q of this.queues) q.startStoppedQueues();
   }
 

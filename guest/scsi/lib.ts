@@ -74,7 +74,7 @@ export class ScsiQueue implements BlkMqOps {
     const host = sdev.host;
     host.k.sim.advance(this.queueRqNs);
     if (!sdev.online) return 'ioerr';
-    if (sdev.busy >= sdev.queueDepth || host.eh.inRecovery) return 'resource';
+    if (sdev.busy >= sdev.queueDepth || host.eh.inRecovery) return this.refuse();
     const u = this.uld.initCommand(rq);
     if (typeof u === 'string') return u;
     const cmd = this.cmdFor(hwq, rq, u);
@@ -83,10 +83,16 @@ export class ScsiQueue implements BlkMqOps {
     if (host.dispatch(cmd) === 'busy') {
       sdev.busy--;
       this.uld.uninitCommand?.(u);
-      return 'resource';
+      return this.refuse();
     }
     this.set(rq, cmd, u);
     return 'ok';
+  }
+
+  /** BLK_STS_RESOURCE: blk-mq stops the queue; the host's next completion runs it again (ScsiHost.runStarved). */
+  private refuse(): BlkStatus {
+    this.sdev.host.restarts++;
+    return 'resource';
   }
 
   commitRqs(hwq: number): void {
@@ -105,6 +111,7 @@ export class ScsiQueue implements BlkMqOps {
       recycleCmnd(o.cmd, host.newCmndId(), u, hwq, host.k.sim.now, rq);
       return o.cmd;
     }
+    if (o !== undefined) o.cmd.retired = true;
     return newCmnd({ id: host.newCmndId(), device: this.sdev, cdb: u.cdb, direction: u.direction, sg: u.sg, hwq, now: host.k.sim.now, allowed: u.allowed, timeoutMs: u.timeoutMs, rq, finish: this.finish });
   }
 
@@ -133,9 +140,9 @@ export class ScsiQueue implements BlkMqOps {
 
   /** scsi_io_completion (with sd_done first). */
   private ioCompletion(cmd: ScsiCmnd): void {
+    if (cmdGood(cmd)) return this.end(cmd, 'ok');
     const rq = cmd.rq!;
     const e = this.get(rq);
-    if (cmdGood(cmd)) return this.end(cmd, 'ok');
     this.uld.done?.(cmd);
     const action = scsiIoCompletionAction(cmd, this.sdev.host.k.sim.now);
     const host = this.sdev.host;

@@ -112,9 +112,10 @@ export class SdCommands implements ScsiUld {
     const per = d.sectorSize / 512;
     if (rq.op === 'flush') return { cdb: encodeCdb({ op: 'SYNCHRONIZE_CACHE', size: 10, immed: false, lba: 0, numberOfBlocks: 0, group: 0, control: 0 }), direction: 'none', sg: [], allowed: SD_MAX_RETRIES, timeoutMs: SD_FLUSH_TIMEOUT_MULTIPLIER * SD_TIMEOUT_MS };
     if (rq.op === 'get-id') return 'notsupp';
-    if (rq.sector % per !== 0 || rq.sectors % per !== 0 || rq.sector + rq.sectors > d.capacity * per) return 'ioerr';
-    const lba = rq.sector / per;
-    const blocks = rq.sectors / per;
+    // 512-byte logical blocks (per 1) need no division.
+    if ((per !== 1 && (rq.sector % per !== 0 || rq.sectors % per !== 0)) || rq.sector + rq.sectors > d.capacity * per) return 'ioerr';
+    const lba = per === 1 ? rq.sector : rq.sector / per;
+    const blocks = per === 1 ? rq.sectors : rq.sectors / per;
     switch (rq.op) {
       case 'read':
       case 'write': {

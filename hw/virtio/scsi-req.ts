@@ -8,6 +8,7 @@
  * request ("virtio_scsi_bad_req"); an unknown control type decodes to `unsupported`.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { PAGE_SIZE } from '../memory.js';
 import type { ScsiDataError } from '../scsi/bytes.js';
 import {
   boundedSize,
@@ -253,3 +254,11 @@ export function decodeVirtioScsiEvent(b: Uint8Array): R<VirtioScsiEvent> {
   const event = v.getUint32(0, true);
   return E.right({ event: event & 0x7fff_ffff, eventsMissed: event >= VIRTIO_SCSI_T_EVENTS_MISSED, lun: lunOf(b, 4), reason: v.getUint32(12, true) });
 }
+
+/**
+ * Where a struct at guest-physical `addr` starts in its page (`addr % PAGE_SIZE`), for the
+ * driver and the device filling or reading one in place. Written with a floor: addresses
+ * read from descriptors (two 32-bit halves) are doubles, and `%` on doubles is a slow
+ * floating-point remainder.
+ */
+export const pageOffset = (addr: number): number => addr - Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;

@@ -187,3 +187,15 @@ function padded(b: Uint8Array, n: number): Uint8Array {
   out.set(b);
   return out;
 }
+
+describe('pageOffset', () => {
+  it('is addr % 4096 for every guest-physical address, as an integer or as a double built from two halves (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0x1f_ffff }), fc.integer({ min: 0, max: 0xffff_ffff }), (hi, lo) => {
+        const addr = hi * 0x1_0000_0000 + lo;
+        expect(Q.pageOffset(addr)).toBe(addr % 4096);
+        expect(Q.pageOffset(lo)).toBe(lo % 4096);
+      }),
+    );
+  });
+});

@@ -5,11 +5,11 @@
  * the driver set as sense_size). Any bytes the device wrote give a result; none throws.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PAGE_SIZE, type GuestMemory } from '../../../hw/memory.js';
+import type { GuestMemory } from '../../../hw/memory.js';
 import { SCSI_SENSE_BUFFERSIZE } from '../../../hw/scsi/sense.js';
 import * as S from '../../../hw/scsi/status.js';
 import * as V from '../../../hw/virtio/scsi.js';
-import { decodeVirtioScsiCmdResp, type VirtioScsiCmdResp } from '../../../hw/virtio/scsi-req.js';
+import { decodeVirtioScsiCmdResp, pageOffset, type VirtioScsiCmdResp } from '../../../hw/virtio/scsi-req.js';
 import { setSense, type ScsiCmnd } from '../../scsi/cmnd.js';
 
 /** The host byte for a response code; NEXUS_FAILURE is a status instead (reservation conflict). */
@@ -62,7 +62,7 @@ export function virtscsiCompleteFromBytes(cmd: ScsiCmnd, bytes: Uint8Array): voi
 export function virtscsiCompleteFromMem(cmd: ScsiCmnd, mem: GuestMemory, addr: number, senseSize: number): void {
   // The 12-byte header from its page when it lies in one (the driver's area is 64-byte aligned: it does).
   const page = mem.pageForRead(addr, V.VIRTIO_SCSI_CMD_RESP_HDR_SIZE);
-  const o = addr % PAGE_SIZE;
+  const o = pageOffset(addr);
   const senseLen = page === undefined ? mem.read32(addr) : le32(page, o);
   const resid = page === undefined ? mem.read32(addr + 4) : le32(page, o + 4);
   const response = page === undefined ? mem.read8(addr + 11) : page[o + 11];

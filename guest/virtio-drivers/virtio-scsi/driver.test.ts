@@ -11,6 +11,7 @@ import * as V from '../../../hw/virtio/scsi.js';
 import { testKernel } from '../../blockdev/testing.js';
 import { newCmnd, type ScsiCmnd } from '../../scsi/cmnd.js';
 import { ScsiDevice } from '../../scsi/device.js';
+import { scsiExecute } from '../../scsi/execute.js';
 import { FakeScsiTarget, type ScsiResponder, type TargetReply, type TargetRequest } from '../../scsi/testing.js';
 import { WRITE_10 } from '../../../hw/scsi/opcodes.js';
 import { GuestMemory } from '../../../hw/memory.js';
@@ -218,6 +219,39 @@ describe('a late answer after an abort (the command is reused by its tag)', () =
     sim.run({ stop: () => st !== undefined, until: sim.now + 1e9 });
     expect(st).toBe('medium');
     expect(b.drv.host.busy).toBe(0);
+  });
+});
+
+describe('command areas (struct virtio_scsi_cmd in the command\'s private data)', () => {
+  /** Count the driver's 256-byte area allocations and frees from now on. */
+  const countAreas = (b: { tk: { kernel: { alloc: { alloc(n: number, a?: number): number; free(addr: number, n: number, a?: number): void } } } }) => {
+    const a = b.tk.kernel.alloc;
+    const n = { allocs: 0, frees: 0 };
+    const alloc = a.alloc.bind(a);
+    const free = a.free.bind(a);
+    a.alloc = (len, align) => (len === 256 && n.allocs++, alloc(len, align));
+    a.free = (addr, len, align) => (len === 256 && n.frees++, free(addr, len, align));
+    return n;
+  };
+
+  it("a block request's tag keeps its area trip after trip; the midlayer's own commands give theirs back", () => {
+    const t = new FakeScsiTarget();
+    t.addLun(0, 0);
+    const b = bootSdOver(t);
+    const n = countAreas(b);
+    const buf = b.tk.kernel.alloc.alloc(4096, 4096);
+    for (let i = 0; i < 5; i++) {
+      expect(bio(b, 'sda', { op: 'write', sector: 8 * i, sectors: 8, segments: [{ addr: buf, len: 4096 }] })).toBe('ok');
+    }
+    // One tag, one area: allocated by the first request, kept since.
+    expect(n).toEqual({ allocs: 1, frees: 0 });
+    // A command of the midlayer's own (no block request) allocates one and frees it when answered.
+    const sdev = b.drv.host.lookup(0, 0, 0)!;
+    let done = false;
+    b.tk.tasks[0].run('tur', () => scsiExecute(sdev, Uint8Array.of(0, 0, 0, 0, 0, 0), { timeoutMs: 30_000, retries: 0 }, () => (done = true)));
+    b.tk.sim.run({ stop: () => done, until: b.tk.sim.now + 1e9 });
+    expect(done).toBe(true);
+    expect(n).toEqual({ allocs: 2, frees: 1 });
   });
 });
 

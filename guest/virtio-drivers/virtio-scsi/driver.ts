@@ -16,12 +16,12 @@
  * complete.ts. Timeouts are left to the host, as Linux's virtscsi_eh_timed_out does
  * (`hostHandlesTimeouts: false` lets the midlayer's error handler abort and reset).
  */
-import { PAGE_SIZE, type GuestMemory, type SgElem } from '../../../hw/memory.js';
+import type { GuestMemory, SgElem } from '../../../hw/memory.js';
 import { DID_BAD_TARGET } from '../../../hw/scsi/status.js';
 import { VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, VIRTIO_MSI_NO_VECTOR, featureBits, hasFeature, type Features } from '../../../hw/virtio/constants.js';
 import { VIRTIO_PCI_ISR_QUEUE } from '../../../hw/virtio/pci-layout.js';
 import * as V from '../../../hw/virtio/scsi.js';
-import { encodeVirtioScsiCmdReq, virtioScsiCmdReqSize, virtioScsiCmdRespSize } from '../../../hw/virtio/scsi-req.js';
+import { encodeVirtioScsiCmdReq, pageOffset, virtioScsiCmdReqSize, virtioScsiCmdRespSize } from '../../../hw/virtio/scsi-req.js';
 import type { GuestKernel } from '../../kernel/kernel.js';
 import type { ScsiCmnd } from '../../scsi/cmnd.js';
 import type { ScsiDevice } from '../../scsi/device.js';
@@ -65,9 +65,16 @@ export interface VirtioScsiInfo {
  * the command's id when it went out: a block request's command is reused by its tag's next
  * request with a new id, so an answer to an earlier trip (a command the error handler
  * aborted, which the device returned late) is told apart and completes nothing.
+ *
+ * `area` is the struct in guest memory (request, then response). Linux has it in the
+ * command's private data, allocated with the block request (the host template's cmd_size),
+ * so a tag's commands use the same memory trip after trip: a block request's command keeps
+ * its area; another command's (the midlayer's own, or one the tag gave up on) is freed when
+ * the device gives its chain back.
  */
 interface ReqToken {
   readonly cmd: ScsiCmnd;
+  /** -1: none yet (or freed). */
   area: number;
   id: number;
   /** In the queue: the device has not given the chain back. */
@@ -87,7 +94,7 @@ export function writeCmdReq(mem: GuestMemory, addr: number, target: number, lun:
     mem.write(addr, encodeVirtioScsiCmdReq({ lun: lunBytes, tag: BigInt(tag), taskAttr: V.VIRTIO_SCSI_S_SIMPLE, prio: 0, crn: 0, cdb }, VIRTSCSI_CDB_SIZE));
     return;
   }
-  const o = addr % PAGE_SIZE;
+  const o = pageOffset(addr);
   page.fill(0, o, o + REQ_SIZE);
   putCmdReq(page, o, target, lun, tag, cdb);
 }
@@ -105,7 +112,7 @@ function writeCmdArea(mem: GuestMemory, addr: number, target: number, lun: numbe
     mem.fill(addr + REQ_SIZE, RESP_SIZE);
     return;
   }
-  const o = addr % PAGE_SIZE;
+  const o = pageOffset(addr);
   page.fill(0, o, o + REQ_SIZE + RESP_SIZE);
   putCmdReq(page, o, target, lun, tag, cdb);
 }
@@ -255,7 +262,14 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
     const { mem, sim, alloc } = this.k;
     sim.advance(this.queueNs);
     const vq = this.reqVqs[cmd.hwq % this.reqVqs.length];
-    const area = alloc.alloc(CMD_AREA, 64);
+    let tok = cmd.hostPriv as ReqToken | undefined;
+    if (tok === undefined || tok.out || tok.cmd !== cmd) cmd.hostPriv = tok = { cmd, area: -1, id: cmd.id, out: true };
+    else {
+      tok.id = cmd.id;
+      tok.out = true;
+    }
+    if (tok.area < 0) tok.area = alloc.alloc(CMD_AREA, 64);
+    const area = tok.area;
     const sdev = cmd.device;
     writeCmdArea(mem, area, sdev.id, sdev.lun, cmd.id, cmd.cdb);
     const { outSg: out, inSg: inb, reqSg, respSg } = this;
@@ -271,17 +285,10 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
     // Cut to length (emptying an array first would drop its backing store).
     if (out.length !== nOut) out.length = nOut;
     if (inb.length !== nIn) inb.length = nIn;
-    let tok = cmd.hostPriv as ReqToken | undefined;
-    if (tok === undefined || tok.out || tok.cmd !== cmd) cmd.hostPriv = tok = { cmd, area, id: cmd.id, out: true };
-    else {
-      tok.area = area;
-      tok.id = cmd.id;
-      tok.out = true;
-    }
     if (!vq.addSgs(out, inb, tok)) {
       tok.out = false;
-      alloc.free(area, CMD_AREA, 64);
       if (!vq.isBroken()) return 'host-busy';
+      this.releaseArea(tok);
       // -EIO: the queue is broken; the command fails as if the target were gone.
       cmd.hostByte = DID_BAD_TARGET;
       sim.after(0, () => this.host.scsiDone(cmd));
@@ -329,12 +336,26 @@ export class VirtioScsiDriver implements ScsiHostTemplate {
         tok.out = false;
         // The command went out again since this trip (reused for its tag's next request): a stale answer.
         const current = tok.id === cmd.id;
-        if (current) virtscsiCompleteFromMem(cmd, mem, area + REQ_SIZE, VIRTSCSI_SENSE_SIZE);
-        this.k.alloc.free(area, CMD_AREA, 64);
-        if (current) this.host.scsiDone(cmd);
+        if (current) {
+          virtscsiCompleteFromMem(cmd, mem, area + REQ_SIZE, VIRTSCSI_SENSE_SIZE);
+          this.host.scsiDone(cmd);
+        }
+        this.releaseArea(tok);
       }
       if (vq.isBroken()) break;
     } while (!vq.enableCb());
+  }
+
+  /**
+   * Free a token's area unless its command keeps it: a block request's command still in
+   * use by its tag, not out again, that still has this token (the tag's next request uses
+   * the same memory).
+   */
+  private releaseArea(tok: ReqToken): void {
+    const cmd = tok.cmd;
+    if (tok.out || tok.area < 0 || (cmd.hostPriv === tok && cmd.rq !== undefined && !cmd.retired)) return;
+    this.k.alloc.free(tok.area, CMD_AREA, 64);
+    tok.area = -1;
   }
 
   /** virtscsi_poll_requests: drain every request queue (after a TMF, whose commands are done). */

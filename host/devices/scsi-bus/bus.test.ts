@@ -217,3 +217,82 @@ describe('scsi-bus: unit attentions', () => {
     expect(run(bus, 0, 0, [REQUEST_SENSE, 0, 0, 0, 252, 0]).req.kind).toBe('device');
   });
 });
+
+describe('scsi-bus: freed requests carry later commands (ScsiRequest.free)', () => {
+  /** A device whose handler completes at once with `status`, after building `sense` when given; `releases` as its handler says. */
+  function completingDevice(releases: boolean, status: () => number, sense?: SenseCode): ScsiDevice {
+    const dev: ScsiDevice = {
+      name: 'd',
+      common: new ScsiDeviceCommon({ id: 0, lun: 0 }),
+      type: TYPE_DISK,
+      blocksize: 512,
+      newHandler: (req) => ({
+        releasesRequest: releases,
+        sendCommand() {
+          if (sense !== undefined && status() !== 0) req.buildSense(sense);
+          req.complete(status());
+          return 0;
+        },
+        continue() {},
+        cancelIo: () => false,
+      }),
+      reset() {
+        dev.common.purgeRequests(SENSE.RESET);
+      },
+    };
+    return dev;
+  }
+
+  const read10 = (lba: number, blocks: number) => Uint8Array.of(0x28, 0, 0, 0, (lba >> 8) & 0xff, lba & 0xff, 0, 0, blocks, 0);
+
+  it('a completed request its handler let go of, once freed, is the next command with nothing of the last one left', () => {
+    let st = 2;
+    const bus = new ScsiBus(BUS);
+    const dev = completingDevice(true, () => st, SENSE.LBA_OUT_OF_RANGE);
+    if (E.isLeft(bus.attach(dev))) throw new Error('attach');
+    dev.common.unitAttention = SENSE.NO_SENSE;
+    const done: number[] = [];
+    const a = bus.newRequest(dev, { tag: 7, lun: 0, cdb: read10(9, 2), data: new Uint8Array(1024), onComplete: (r) => done.push(r.status) });
+    a.hbaPrivate = 'hba';
+    a.enqueue();
+    expect({ status: a.status, senseLen: a.senseLen }).toEqual({ status: 2, senseLen: 18 });
+    a.free();
+    st = 0;
+    const b = bus.newRequest(dev, { tag: 8, lun: 0, cdb: read10(3, 1), onComplete: (r) => done.push(r.status + 100) });
+    expect(b).toBe(a);
+    expect({ tag: b.tag, status: b.status, residual: b.residual, senseLen: b.senseLen, data: b.data, dataSize: b.dataSize, hba: b.hbaPrivate, lba: b.cmd.lba, xfer: b.cmd.xfer, enqueued: b.enqueued, listed: b.listed }).toEqual({
+      tag: 8, status: -1, residual: 512, senseLen: 0, data: undefined, dataSize: 0, hba: undefined, lba: 3, xfer: 512, enqueued: false, listed: false,
+    });
+    b.enqueue();
+    // The new command's own completion callback, not the old one's.
+    expect(done).toEqual([2, 100]);
+  });
+
+  it('is not reused while it can still be reached: not freed, not complete, enqueued, or its handler keeps it', () => {
+    const bus = new ScsiBus(BUS);
+    const dev = completingDevice(true, () => 0);
+    const keeps = completingDevice(false, () => 0);
+    keeps.common.id = 1;
+    for (const d of [dev, keeps]) {
+      if (E.isLeft(bus.attach(d))) throw new Error('attach');
+      d.common.unitAttention = SENSE.NO_SENSE;
+    }
+    const next = (d: ScsiDevice) => bus.newRequest(d, { tag: 1, lun: 0, cdb: read10(0, 1), onComplete: () => undefined });
+    const notFreed = next(dev);
+    notFreed.enqueue();
+    const incomplete = next(dev);
+    incomplete.free();
+    const kept = next(keeps);
+    kept.enqueue();
+    kept.free();
+    const fresh = [next(dev), next(dev), next(keeps)];
+    for (const r of [notFreed, incomplete, kept]) expect(fresh).not.toContain(r);
+    // Freed twice, it is handed out once.
+    const twice = next(dev);
+    twice.enqueue();
+    twice.free();
+    twice.free();
+    const [x, y] = [next(dev), next(dev)];
+    expect([x === twice, y === twice]).toEqual([true, false]);
+  });
+});

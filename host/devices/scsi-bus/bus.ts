@@ -15,7 +15,7 @@
  * RESET, OR BUS DEVICE RESET OCCURRED.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { parseCdb, type ScsiCommand } from './cdb.js';
+import { parseCdbInto } from './cdb.js';
 import { GET_CONFIGURATION, GET_EVENT_STATUS_NOTIFICATION, INQUIRY, REPORT_LUNS, REQUEST_SENSE, SENSE, UNIT_ATTENTION, type SenseCode } from './defs.js';
 import { uaPrecedence, type ScsiDevice } from './device.js';
 import type { ScsiData } from './data.js';
@@ -40,20 +40,25 @@ export interface ScsiBusError {
 /** The largest transfer a request may imply (scsi_req_new refuses more with INVALID FIELD IN CDB). */
 const INT32_MAX = 0x7fff_ffff;
 
-const NO_COMMAND: ScsiCommand = { buf: new Uint8Array(16), len: 0, xfer: 0, mode: 'none', lba: -1 };
+/** Freed requests a bus keeps for its next commands (more than a queue's worth are rarely out at once). */
+const SPARE_MAX = 256;
 
 export class ScsiBus {
   /** The bus-wide unit attention (scsi_bus_set_ua). */
   unitAttention: SenseCode = SENSE.NO_SENSE;
   /** Attached devices, newest first (QEMU's qbus children list). */
   readonly devices: ScsiDevice[] = [];
+  /** Requests their HBA freed, for the next commands (QEMU allocates each; reusing them changes nothing anyone sees). */
+  private readonly spare: ScsiRequest[] = [];
 
   constructor(readonly info: ScsiBusInfo) {}
 
   /** scsi_device_find: the device at channel/id/lun, else the first one at channel/id (which answers for the absent LUN). */
   find(channel: number, id: number, lun: number): ScsiDevice | undefined {
     let found: ScsiDevice | undefined;
-    for (const d of this.devices) {
+    const devices = this.devices;
+    for (let i = 0; i < devices.length; i++) {
+      const d = devices[i];
       const c = d.common;
       if (c.channel !== channel || c.id !== id) continue;
       if (c.lun === lun) return d;
@@ -129,14 +134,18 @@ export class ScsiBus {
    * addressed; `dev` is what `find` returned for it.
    */
   newRequest(dev: ScsiDevice, init: ScsiRequestInit): ScsiRequest {
-    return this.request(dev, init.tag, init.lun, init.cdb, init.data, init.onComplete, init.onCancel);
+    return this.request(dev, init.tag, init.lun, init.cdb, 0, init.cdb.length, init.data, init.onComplete, init.onCancel);
   }
 
-  /** newRequest with ScsiRequestInit's fields as arguments (an HBA's per-command path: no init object). */
-  request(dev: ScsiDevice, tag: number, lun: number, cdb: Uint8Array, data: ScsiData | undefined, onComplete: (req: ScsiRequest) => void, onCancel?: (req: ScsiRequest) => void): ScsiRequest {
+  /**
+   * newRequest with ScsiRequestInit's fields as arguments (an HBA's per-command path: no
+   * init object), the CDB as the `cdbLen` bytes at `cdb[cdbAt]` (read before this returns:
+   * they may lie in the HBA's request header where the guest left it).
+   */
+  request(dev: ScsiDevice, tag: number, lun: number, cdb: Uint8Array, cdbAt: number, cdbLen: number, data: ScsiData | undefined, onComplete: (req: ScsiRequest) => void, onCancel?: (req: ScsiRequest) => void): ScsiRequest {
     const c = dev.common;
-    const op = cdb.length > 0 ? cdb[0] : -1;
-    let kind: ScsiReqKind | undefined;
+    const op = cdbLen > 0 ? cdb[cdbAt] : -1;
+    let kind: ScsiReqKind = 'device';
     const uaPending = c.unitAttention.key === UNIT_ATTENTION || this.unitAttention.key === UNIT_ATTENTION;
     if (
       uaPending &&
@@ -151,25 +160,34 @@ export class ScsiBus {
     } else if (lun !== c.lun || op === REPORT_LUNS || (op === REQUEST_SENSE && c.senseLen > 0)) {
       kind = 'target';
     }
-    const cmd = op < 0 ? undefined : parseCdb(dev, cdb);
-    let req: ScsiRequest;
-    if (cmd === undefined) {
-      req = new ScsiRequest(this, dev, NO_COMMAND, 'invalid-opcode', tag, lun, data, onComplete, onCancel);
-      req.handler = failingHandler(req, SENSE.INVALID_OPCODE);
-    } else if (cmd.xfer > INT32_MAX) {
-      req = new ScsiRequest(this, dev, cmd, 'invalid-field', tag, lun, data, onComplete, onCancel);
-      req.handler = failingHandler(req, SENSE.INVALID_FIELD);
-    } else if (kind === 'unit-attention') {
-      req = new ScsiRequest(this, dev, cmd, kind, tag, lun, data, onComplete, onCancel);
-      req.handler = unitAttentionHandler(req);
-    } else if (kind === 'target') {
-      req = new ScsiRequest(this, dev, cmd, kind, tag, lun, data, onComplete, onCancel);
-      req.handler = targetHandler(req);
-    } else {
-      req = new ScsiRequest(this, dev, cmd, 'device', tag, lun, data, onComplete, onCancel);
-      req.handler = dev.newHandler(req);
+    const req = this.spare.pop() ?? new ScsiRequest(this);
+    // An empty or unparsable CDB leaves the request's command as none (INVALID COMMAND OPERATION CODE).
+    if (!parseCdbInto(dev, cdb, cdbAt, cdbLen, req.cmd)) kind = 'invalid-opcode';
+    else if (req.cmd.xfer > INT32_MAX) kind = 'invalid-field';
+    req.init(dev, kind, tag, lun, data, onComplete, onCancel);
+    switch (kind) {
+      case 'invalid-opcode':
+        req.handler = failingHandler(req, SENSE.INVALID_OPCODE);
+        break;
+      case 'invalid-field':
+        req.handler = failingHandler(req, SENSE.INVALID_FIELD);
+        break;
+      case 'unit-attention':
+        req.handler = unitAttentionHandler(req);
+        break;
+      case 'target':
+        req.handler = targetHandler(req);
+        break;
+      case 'device':
+        req.handler = dev.newHandler(req);
+        break;
     }
     return req;
+  }
+
+  /** A request its HBA freed (ScsiRequest.free), kept for a later command. */
+  recycle(req: ScsiRequest): void {
+    if (this.spare.length < SPARE_MAX) this.spare.push(req);
   }
 }
 

@@ -225,17 +225,57 @@ function xferMode(buf: Uint8Array, xfer: number): ScsiXferMode {
 }
 
 /**
- * scsi_req_parse_cdb: the command, or undefined when the CDB has no valid length (reserved
- * group) or is shorter than its group's length (`cdb.length` is what the HBA passed, e.g.
- * virtio-scsi's cdb_size).
+ * QEMU's SCSICommand as a request holds it (SCSIRequest.cmd, inside the request): one per
+ * request object, filled again by parseCdbInto for each command the request carries.
  */
-export function parseCdb(dev: CdbDevice, cdb: Uint8Array): ScsiCommand | undefined {
-  if (cdb.length === 0) return undefined;
-  const len = cdbLength(cdb[0]);
-  if (len === undefined || len > cdb.length) return undefined;
+export class ScsiCommandBuf implements ScsiCommand {
+  readonly buf = new Uint8Array(16);
+  len = 0;
+  xfer = 0;
+  mode: ScsiXferMode = 'none';
+  lba = -1;
+}
+
+/**
+ * scsi_req_parse_cdb of the CDB at `src[at, at + avail)` (`avail`: what the HBA passed,
+ * e.g. virtio-scsi's cdb_size) into `out`. False when the CDB has no valid length
+ * (reserved group) or is shorter than its group's length; `out` is then no command (all
+ * zero, no transfer, no LBA).
+ */
+export function parseCdbInto(dev: CdbDevice, src: Uint8Array, at: number, avail: number, out: ScsiCommandBuf): boolean {
+  const buf = out.buf;
+  const len = avail > 0 ? cdbLength(src[at]) : undefined;
+  if (len === undefined || len > avail) {
+    buf.fill(0);
+    out.len = 0;
+    out.xfer = 0;
+    out.mode = 'none';
+    out.lba = -1;
+    return false;
+  }
   // QEMU's SCSICommand.buf is SCSI_CMD_BUF_SIZE (16) bytes, zero past the CDB.
-  const buf = new Uint8Array(16);
-  for (let i = 0; i < len; i++) buf[i] = cdb[i];
+  for (let i = 0; i < len; i++) buf[i] = src[at + i];
+  for (let i = len; i < 16; i++) buf[i] = 0;
+  const code = buf[0];
+  if (code === op.READ_10 || code === op.WRITE_10) {
+    // Most commands: what reqXfer, xferMode and cdbLba give for READ/WRITE(10), read off at once.
+    const xfer = ((buf[7] << 8) | buf[8]) * dev.blocksize;
+    out.len = 10;
+    out.xfer = xfer;
+    out.mode = xfer === 0 ? 'none' : code === op.WRITE_10 ? 'to-dev' : 'from-dev';
+    out.lba = ((buf[2] << 24) | (buf[3] << 16) | (buf[4] << 8) | buf[5]) >>> 0;
+    return true;
+  }
   const xfer = reqXfer(dev, buf);
-  return { buf, len, xfer, mode: xferMode(buf, xfer), lba: cdbLba(buf) };
+  out.len = len;
+  out.xfer = xfer;
+  out.mode = xferMode(buf, xfer);
+  out.lba = cdbLba(buf);
+  return true;
+}
+
+/** scsi_req_parse_cdb of all of `cdb` into a command of its own; undefined where parseCdbInto says false. */
+export function parseCdb(dev: CdbDevice, cdb: Uint8Array): ScsiCommand | undefined {
+  const out = new ScsiCommandBuf();
+  return parseCdbInto(dev, cdb, 0, cdb.length, out) ? out : undefined;
 }

@@ -54,18 +54,22 @@ export function dataView(d: ScsiData | undefined, at: number, len: number): Uint
   if (d === undefined) return undefined;
   if (d instanceof Uint8Array) return at + len <= d.length ? d.subarray(at, at + len) : undefined;
   let skip = at;
-  for (const e of d.sg) {
+  const sg = d.sg;
+  for (let i = 0; i < sg.length; i++) {
+    const e = sg[i];
     if (skip >= e.len) {
       skip -= e.len;
       continue;
     }
     if (skip + len > e.len) return undefined;
+    const a = e.addr + skip;
     // A whole page is lent: the backend may keep it, and the guest's next write to it goes to a copy.
-    const lent = len === PAGE_SIZE ? d.mem.lendPage(e.addr + skip) : undefined;
+    const lent = len === PAGE_SIZE ? d.mem.lendPage(a) : undefined;
     if (lent !== undefined) return lent;
-    const page = d.mem.pageForRead(e.addr + skip, len);
+    const page = d.mem.pageForRead(a, len);
     if (page === undefined) return undefined;
-    const off = (e.addr + skip) % PAGE_SIZE;
+    // a % PAGE_SIZE, with a floor: `%` on a double address (a descriptor's) is a slow float remainder.
+    const off = a - Math.floor(a / PAGE_SIZE) * PAGE_SIZE;
     return page.subarray(off, off + len);
   }
   return undefined;

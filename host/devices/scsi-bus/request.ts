@@ -10,6 +10,7 @@
  *   if (n !== 0) req.continue(); // move the data and finish (the HBA checked its buffers first)
  *   ...                          // later, exactly once: onComplete(req), or onCancel(req)
  *   req.status, req.residual, req.getSense()                          // the HBA's answer
+ *   req.free()                   // the HBA is done with it: the bus may give it to a later command
  *
  * A request completes inline when the command needs no I/O (INQUIRY, a CHECK CONDITION)
  * and later, on the simulation clock, when it waits for the drive. The data buffer is
@@ -18,7 +19,7 @@
  */
 import { SAM_STAT_CHECK_CONDITION, SAM_STAT_GOOD } from '../../../hw/scsi/status.js';
 import type { ScsiBus } from './bus.js';
-import type { ScsiCommand } from './cdb.js';
+import { ScsiCommandBuf } from './cdb.js';
 import { dataRead, dataSize, dataView, dataWrite, type ScsiData } from './data.js';
 import { GET_CONFIGURATION, GET_EVENT_STATUS_NOTIFICATION, INQUIRY, REPORT_LUNS, SCSI_SENSE_BUF_SIZE, SENSE, UNIT_ATTENTION, buildSense, convertSense, type SenseCode } from './defs.js';
 import type { ScsiDevice } from './device.js';
@@ -34,6 +35,11 @@ export interface ScsiReqHandler {
    * `req.cancelComplete()` when it comes back. False when nothing is outstanding.
    */
   cancelIo(): boolean;
+  /**
+   * The handler keeps nothing of its request once the request has completed (it touches it
+   * no more): the HBA's `free` may then give the request to another command.
+   */
+  readonly releasesRequest?: boolean;
 }
 
 /** Which SCSIReqOps QEMU chose for the request (the bus decides before the device does). */
@@ -53,12 +59,14 @@ export interface ScsiRequestInit {
   readonly onCancel?: (req: ScsiRequest) => void;
 }
 
+const noop = (): void => undefined;
+
 export class ScsiRequest {
   /** SCSI status once complete; -1 before. */
   status = -1;
   /** Bytes of the HBA's buffer not transferred (starts at the command's xfer). */
-  residual: number;
-  private senseBuf: Uint8Array | undefined;
+  residual = 0;
+  private senseBuf: Uint8Array | undefined = undefined;
   senseLen = 0;
   /** Stopped by rerror/werror=stop; the device retries it when the VM resumes. */
   retry = false;
@@ -71,23 +79,67 @@ export class ScsiRequest {
   listed = false;
   /** The HBA's own state for the request (QEMU's hba_private), set and cleared by the HBA. */
   hbaPrivate: unknown = undefined;
+  /** The command, parsed by the bus into this request's own SCSICommand. */
+  readonly cmd = new ScsiCommandBuf();
+  /**
+   * The fields of ScsiRequestInit (each a field of its own, not the init object), the device
+   * and the bus's choice of who answers: set by the bus (`init`) for each command the
+   * request carries; nobody else changes them.
+   */
+  dev!: ScsiDevice;
+  kind: ScsiReqKind = 'device';
+  tag = 0;
+  lun = 0;
+  data: ScsiData | undefined = undefined;
   /** The size of `data` in bytes. */
-  readonly dataSize: number;
+  dataSize = 0;
+  private onComplete: (req: ScsiRequest) => void = noop;
+  private onCancel: ((req: ScsiRequest) => void) | undefined = undefined;
+  /** Back with the bus, waiting for a command (see `free`). */
+  private spare = false;
 
-  /** The fields of ScsiRequestInit, each kept as a field of its own (not the init object). */
-  constructor(
-    readonly bus: ScsiBus,
-    readonly dev: ScsiDevice,
-    readonly cmd: ScsiCommand,
-    readonly kind: ScsiReqKind,
-    readonly tag: number,
-    readonly lun: number,
-    readonly data: ScsiData | undefined,
-    private readonly onComplete: (req: ScsiRequest) => void,
-    private readonly onCancel: ((req: ScsiRequest) => void) | undefined,
-  ) {
+  constructor(readonly bus: ScsiBus) {}
+
+  /** Carry a new command (scsi_req_alloc): `cmd` already parsed; every other field as a new request has it. */
+  init(dev: ScsiDevice, kind: ScsiReqKind, tag: number, lun: number, data: ScsiData | undefined, onComplete: (req: ScsiRequest) => void, onCancel: ((req: ScsiRequest) => void) | undefined): this {
+    this.status = -1;
+    this.residual = this.cmd.xfer;
+    this.senseLen = 0;
+    this.retry = false;
+    this.ioCanceled = false;
+    this.enqueued = false;
+    this.listPrev = undefined;
+    this.listNext = undefined;
+    this.listed = false;
+    this.hbaPrivate = undefined;
+    this.dev = dev;
+    this.kind = kind;
+    this.tag = tag;
+    this.lun = lun;
+    this.data = data;
     this.dataSize = dataSize(data);
-    this.residual = cmd.xfer;
+    this.onComplete = onComplete;
+    this.onCancel = onCancel;
+    this.spare = false;
+    return this;
+  }
+
+  /**
+   * The HBA is done with the request (virtio_scsi_free_req dropping the HBA's reference).
+   * A request nothing else holds any more — completed, off the device's list, not canceled,
+   * run by a handler that keeps nothing of it once it completes (`releasesRequest`) — goes
+   * back to the bus to carry a later command, as QEMU's freed SCSIRequest memory is
+   * allocated again; any other is left to the garbage collector. Nothing guest-visible
+   * depends on which object carries a command.
+   */
+  free(): void {
+    if (this.spare || this.status === -1 || this.enqueued || this.ioCanceled || this.handler.releasesRequest !== true) return;
+    this.spare = true;
+    this.data = undefined;
+    this.hbaPrivate = undefined;
+    this.onComplete = noop;
+    this.onCancel = undefined;
+    this.bus.recycle(this);
   }
 
   /** The sense buffer (SCSI_SENSE_BUF_SIZE bytes), made when first needed: most commands never have sense. */

@@ -131,36 +131,57 @@ export function createScsiDisk(o: ScsiDiskOptions): E.Either<ScsiDiskError, Scsi
     dmaSpare: [],
   };
   if (wc !== 'auto') setWriteCache(s, wc === 'on');
+  return E.right(new ScsiDiskDevice(s, requestNs));
+}
 
-  const disk: ScsiDisk = {
-    name: o.name,
-    common,
-    state: s,
-    type: s.type,
-    get blocksize() {
-      return s.blocksize;
-    },
-    newHandler(req: ScsiRequest): ScsiReqHandler {
-      o.sim.advance(requestNs);
-      return DMA_OPS[req.cmd.buf[0]] === 1 ? dmaHandler(s, req) : emulateHandler(s, req);
-    },
-    /** scsi_disk_reset. */
-    reset() {
-      common.purgeRequests(op.SENSE.RESET);
-      const nb = Math.floor(nbSectors(s) / (s.blocksize / 512));
-      s.maxLba = nb ? nb - 1 : 0;
-      s.trayLocked = false;
-      s.trayOpen = false;
-    },
-    resume() {
-      // scsi_dma_restart_cb: a bottom half in the device's AioContext retries what stopped.
-      if (![...common.requests].some((r) => r.retry)) return;
-      const restart = (): void => {
-        for (const req of [...common.requests]) req.resumeRetry();
-      };
-      if (o.context) o.context.run('scsi-disk dma restart', restart);
-      else restart();
-    },
-  };
-  return E.right(disk);
+/**
+ * The device the bus sees. A class, not an object literal with a getter: V8 keeps such a
+ * literal's properties in a dictionary, and the bus reads this object's on every command.
+ */
+class ScsiDiskDevice implements ScsiDisk {
+  readonly name: string;
+  readonly common: ScsiDeviceCommon;
+  readonly type: number;
+
+  constructor(
+    readonly state: ScsiDiskState,
+    /** qemu.scsi.request. */
+    private readonly requestNs: number,
+  ) {
+    this.name = state.name;
+    this.common = state.common;
+    this.type = state.type;
+  }
+
+  get blocksize(): number {
+    return this.state.blocksize;
+  }
+
+  newHandler(req: ScsiRequest): ScsiReqHandler {
+    const s = this.state;
+    s.sim.advance(this.requestNs);
+    return DMA_OPS[req.cmd.buf[0]] === 1 ? dmaHandler(s, req) : emulateHandler(s, req);
+  }
+
+  /** scsi_disk_reset. */
+  reset(): void {
+    const s = this.state;
+    this.common.purgeRequests(op.SENSE.RESET);
+    const nb = Math.floor(nbSectors(s) / (s.blocksize / 512));
+    s.maxLba = nb ? nb - 1 : 0;
+    s.trayLocked = false;
+    s.trayOpen = false;
+  }
+
+  resume(): void {
+    // scsi_dma_restart_cb: a bottom half in the device's AioContext retries what stopped.
+    const common = this.common;
+    if (![...common.requests].some((r) => r.retry)) return;
+    const restart = (): void => {
+      for (const req of [...common.requests]) req.resumeRetry();
+    };
+    const context = this.state.context;
+    if (context) context.run('scsi-disk dma restart', restart);
+    else restart();
+  }
 }

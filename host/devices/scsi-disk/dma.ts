@@ -75,6 +75,8 @@ type Phase = 'chunk' | 'flush-then-transfer' | 'flush-then-good';
  * then (continue, cancel and resumeRetry all stop at a completed or canceled request).
  */
 class DmaReq implements ScsiReqHandler, Continuation {
+  /** Once its request has completed it touches it no more (the HBA may give the request to another command). */
+  readonly releasesRequest = true;
   private req!: ScsiRequest;
   private cdb!: Uint8Array;
   private isWrite = false;

@@ -20,6 +20,10 @@
  * when GOOD, else the autosense cut to sense_size with sense_len saying how much was
  * written. A canceled command answers VIRTIO_SCSI_S_ABORTED, or VIRTIO_SCSI_S_RESET when a
  * reset canceled it (virtio_scsi_request_cancelled); its other fields are zero.
+ *
+ * Once a command is answered (virtio_scsi_free_req), its request (cmd-req.ts CmdSlot) and,
+ * when nothing else holds it, its bus request are kept for later commands: QEMU allocates
+ * both per command; which objects carry a command changes nothing the guest or a trace sees.
  */
 import { SAM_STAT_GOOD, samStatusName } from '../../../hw/scsi/status.js';
 import { scsiOpcodeName } from '../../../hw/scsi/opcodes.js';
@@ -34,18 +38,23 @@ import {
   VIRTIO_SCSI_S_RESET,
   virtioScsiResponseName,
 } from '../../../hw/virtio/scsi.js';
-import { encodeVirtioScsiCmdResp } from '../../../hw/virtio/scsi-req.js';
-import { PAGE_SIZE } from '../../../hw/memory.js';
+import { encodeVirtioScsiCmdResp, pageOffset } from '../../../hw/virtio/scsi-req.js';
 import type { ScsiData } from '../scsi-bus/data.js';
 import type { ScsiRequest } from '../scsi-bus/request.js';
 import type { DeviceVirtqueue, VirtqElement } from '../virtio/types.js';
-import { completeHbaReq, parseHbaReq, type HbaReq } from './request.js';
+import { CmdSlot, parseCmdReq } from './cmd-req.js';
+import { completeHbaReq, type HbaReq } from './request.js';
 import type { CmdReq, HbaState } from './state.js';
 
 /** virtio_scsi_handle_cmd_vq. */
 export function handleCmdVq(s: HbaState, vq: DeviceVirtqueue): void {
   if (s.broken) return;
-  let prepared: CmdReq[] = [];
+  // The HBA's list of prepared commands, reused by each kick (written by index, never emptied;
+  // a fresh one should a kick ever run inside another).
+  const own = !s.cmdBatchBusy;
+  const prepared = own ? s.cmdBatch : [];
+  s.cmdBatchBusy = true;
+  let n = 0;
   let stop = false;
   do {
     vq.setNotification(false);
@@ -62,15 +71,16 @@ export function handleCmdVq(s: HbaState, vq: DeviceVirtqueue): void {
       const p = prepare(s, vq, r.elem);
       if (p === 'broken') {
         // "The device is broken and shouldn't process any request": nothing prepared is submitted.
-        prepared = [];
+        n = 0;
         stop = true;
         break;
       }
-      if (p !== undefined) prepared.push(p);
+      if (p !== undefined) prepared[n++] = p;
     }
     vq.setNotification(true);
   } while (!stop && !vq.isEmpty());
-  for (const p of prepared) submit(s, p);
+  for (let i = 0; i < n; i++) submit(s, prepared[i]);
+  if (own) s.cmdBatchBusy = false;
 }
 
 /** The 12-byte response header (and the sense after it) for `response`, everything else zero. */
@@ -106,13 +116,21 @@ function answerGood(s: HbaState, req: HbaReq, resid: number): void {
   const page = first !== undefined && first.len >= VIRTIO_SCSI_CMD_RESP_HDR_SIZE ? req.vq.mem.pageForWrite(first.addr, VIRTIO_SCSI_CMD_RESP_HDR_SIZE) : undefined;
   if (page === undefined || req.gen !== s.gen || s.broken) return answer(s, req, respBytes(VIRTIO_SCSI_S_OK, SAM_STAT_GOOD, resid));
   traceAnswer(s, req, VIRTIO_SCSI_S_OK, SAM_STAT_GOOD);
-  const o = first.addr % PAGE_SIZE;
-  page.fill(0, o, o + VIRTIO_SCSI_CMD_RESP_HDR_SIZE);
+  const o = pageOffset(first.addr);
   const r = resid >>> 0;
+  // sense_len 0, resid (le32), status_qualifier 0, status GOOD, response OK: byte by byte.
+  page[o] = 0;
+  page[o + 1] = 0;
+  page[o + 2] = 0;
+  page[o + 3] = 0;
   page[o + 4] = r & 0xff;
   page[o + 5] = (r >>> 8) & 0xff;
   page[o + 6] = (r >>> 16) & 0xff;
   page[o + 7] = r >>> 24;
+  page[o + 8] = 0;
+  page[o + 9] = 0;
+  page[o + 10] = SAM_STAT_GOOD;
+  page[o + 11] = VIRTIO_SCSI_S_OK;
   completeHbaReq(s, req, NO_BYTES);
 }
 
@@ -124,8 +142,8 @@ const NO_BYTES = new Uint8Array(0);
  * the low 14 bits of bytes 2..3); anything else — the REPORT LUNS well-known LU included —
  * QEMU answers BAD_TARGET.
  */
-function headerAddressesLu(hdr: Uint8Array): boolean {
-  return hdr[0] === 1 && (hdr[2] === 0 || (hdr[2] >= 0x40 && hdr[2] < 0x80));
+function headerAddressesLu(hdr: Uint8Array, at: number): boolean {
+  return hdr[at] === 1 && (hdr[at + 2] === 0 || (hdr[at + 2] >= 0x40 && hdr[at + 2] < 0x80));
 }
 
 /** A command's 64-bit tag (the header's bytes 8..15, little-endian), for the TMFs that name it. */
@@ -134,68 +152,88 @@ export function cmdTag(c: CmdReq): bigint {
 }
 
 /**
- * The command queue's header buffer (req_size bytes) and the CDB within it, made again only
- * when the driver changes cdb_size: a command's header is read here, and what outlives
- * `prepare` (the tag) is copied out, as the bus copies the CDB into its own request.
+ * The command queue's scratch header buffer (req_size bytes), made again only when the
+ * driver changes cdb_size: a header that cannot be read in place is copied here.
  */
-function cmdScratch(s: HbaState, reqSize: number): { hdr: Uint8Array<ArrayBuffer>; cdb: Uint8Array<ArrayBuffer> } {
+function cmdScratch(s: HbaState, reqSize: number): Uint8Array {
   let b = s.cmdScratch;
-  if (b === undefined || b.hdr.length !== reqSize) {
-    const hdr = new Uint8Array(reqSize);
-    b = s.cmdScratch = { hdr, cdb: hdr.subarray(VIRTIO_SCSI_CMD_REQ_HDR_SIZE) };
-  }
+  if (b === undefined || b.length !== reqSize) b = s.cmdScratch = new Uint8Array(reqSize);
   return b;
 }
 
-function traceRequest(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, req: HbaReq, cdb: Uint8Array, sector: number): void {
+/** Trace a popped command; its sector is the CDB's LBA in 512-byte sectors (0 without a device or an LBA). */
+function traceRequest(s: HbaState, req: CmdSlot, cdbLen: number, sreq: ScsiRequest | undefined): void {
   if (!s.trace.wants['device-request']) return;
-  const type = cdb.length > 0 ? scsiOpcodeName(cdb[0]) : 'no CDB';
-  s.trace.emit({ kind: 'device-request', t: s.sim.now, dev: s.devName, vq: vq.index, head: elem.head, type, sector, bytes: req.dataBytes });
+  const type = cdbLen > 0 ? scsiOpcodeName(req.hdr[req.hdrAt + VIRTIO_SCSI_CMD_REQ_HDR_SIZE]) : 'no CDB';
+  const lba = sreq === undefined ? 0 : sreq.cmd.lba;
+  const sector = lba > 0 ? (lba * sreq!.dev.blocksize) / 512 : 0;
+  s.trace.emit({ kind: 'device-request', t: s.sim.now, dev: s.devName, vq: req.vq.index, head: req.elem.head, type, sector, bytes: req.dataBytes });
 }
 
+/** A slot for the next command: one the HBA freed, or a new one. */
+function takeSlot(s: HbaState): CmdSlot {
+  return s.cmdSpare.pop() ?? new CmdSlot();
+}
+
+/**
+ * The command answered: its slot and bus request are free for later commands
+ * (virtio_scsi_free_req); the request stays out of reuse while a TMF waits on it.
+ */
+function freeCmd(s: HbaState, c: CmdSlot): void {
+  const sreq = c.sreq;
+  c.sreq = undefined;
+  if (sreq !== undefined && !s.cancelWaiters.has(sreq)) sreq.free();
+  if (s.cmdSpare.length < SPARE_MAX) s.cmdSpare.push(c);
+}
+
+/** Freed command slots an HBA keeps (more than a queue's worth are rarely out at once). */
+const SPARE_MAX = 256;
+
 /** virtio_scsi_handle_cmd_req_prepare: undefined when answered already, 'broken' on virtio_error(). */
-function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): CmdReq | 'broken' | undefined {
+function prepare(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement): CmdSlot | 'broken' | undefined {
   const { cdbSize, senseSize } = s.sizes;
   const reqSize = VIRTIO_SCSI_CMD_REQ_HDR_SIZE + cdbSize;
   const respSize = VIRTIO_SCSI_CMD_RESP_HDR_SIZE + senseSize;
-  const scratch = cmdScratch(s, reqSize);
-  const req = parseHbaReq(s, vq, elem, reqSize, respSize, scratch.hdr);
-  if (typeof req === 'string') {
-    s.fail(vq, req);
+  const req = takeSlot(s);
+  const bad = parseCmdReq(s, vq, elem, reqSize, respSize, req, cmdScratch(s, reqSize));
+  if (bad !== undefined) {
+    s.fail(vq, bad);
     return 'broken';
   }
   if (req.bidirectional) {
     answer(s, req, respBytes(VIRTIO_SCSI_S_FAILURE));
+    freeCmd(s, req);
     return undefined;
   }
   // The header is exactly req_size bytes (19 + cdb_size), read as QEMU reads req->req; the
-  // CDB is its last cdb_size bytes (the bus parses a copy of it).
+  // CDB is its last cdb_size bytes (the bus copies it into its request).
   const hdr = req.hdr;
-  const cdb = scratch.cdb;
-  const lun = ((hdr[2] << 8) | hdr[3]) & 0x3fff;
-  const dev = headerAddressesLu(hdr) ? s.bus.find(0, hdr[1], lun) : undefined;
+  const o = req.hdrAt;
+  const lun = ((hdr[o + 2] << 8) | hdr[o + 3]) & 0x3fff;
+  const dev = headerAddressesLu(hdr, o) ? s.bus.find(0, hdr[o + 1], lun) : undefined;
   if (dev === undefined) {
-    traceRequest(s, vq, elem, req, cdb, 0);
+    traceRequest(s, req, cdbSize, undefined);
     answer(s, req, respBytes(VIRTIO_SCSI_S_BAD_TARGET));
+    freeCmd(s, req);
     return undefined;
   }
   // The request is its own data buffer (its mem and sg: the buffers of its direction).
   const data: ScsiData | undefined = req.mode === 'none' ? undefined : req;
   const cb = busCallbacks(s);
-  const tagLo = (hdr[8] | (hdr[9] << 8) | (hdr[10] << 16) | (hdr[11] << 24)) >>> 0;
+  const tagLo = (hdr[o + 8] | (hdr[o + 9] << 8) | (hdr[o + 10] << 16) | (hdr[o + 11] << 24)) >>> 0;
   req.tagLo = tagLo;
-  req.tagHi = (hdr[12] | (hdr[13] << 8) | (hdr[14] << 16) | (hdr[15] << 24)) >>> 0;
+  req.tagHi = (hdr[o + 12] | (hdr[o + 13] << 8) | (hdr[o + 14] << 16) | (hdr[o + 15] << 24)) >>> 0;
   // scsi_req_new takes a uint32_t tag (the low half); TMFs compare the whole 64-bit one (cmdTag).
-  const sreq = s.bus.request(dev, tagLo, lun, cdb, data, cb.onComplete, cb.onCancel);
+  const sreq = s.bus.request(dev, tagLo, lun, hdr, o + VIRTIO_SCSI_CMD_REQ_HDR_SIZE, cdbSize, data, cb.onComplete, cb.onCancel);
   req.sreq = sreq;
-  // The trace's sector is the CDB's LBA in 512-byte sectors (0 for commands without one).
-  traceRequest(s, vq, elem, req, cdb, sreq.cmd.lba > 0 ? (sreq.cmd.lba * dev.blocksize) / 512 : 0);
+  traceRequest(s, req, cdbSize, sreq);
   const m = sreq.cmd.mode;
   if (m !== 'none' && (m !== req.mode || sreq.cmd.xfer > req.dataBytes)) {
     answer(s, req, respBytes(VIRTIO_SCSI_S_OVERRUN));
+    freeCmd(s, req);
     return undefined;
   }
-  return req as CmdReq;
+  return req;
 }
 
 /** The HBA's SCSIBusInfo.complete and .cancel, made once per device rather than per command. */
@@ -204,11 +242,12 @@ function busCallbacks(s: HbaState): NonNullable<HbaState['busCallbacks']> {
 }
 
 /** virtio_scsi_handle_cmd_req_submit. */
-function submit(s: HbaState, c: CmdReq): void {
+function submit(s: HbaState, c: CmdSlot): void {
+  const sreq = c.sreq!;
   if (c.gen !== s.gen) return;
-  c.sreq.hbaPrivate = c;
+  sreq.hbaPrivate = c;
   s.inflight++;
-  if (c.sreq.enqueue() !== 0) c.sreq.continue();
+  if (sreq.enqueue() !== 0) sreq.continue();
 }
 
 /** The command `r` carries for this HBA, if it is one of ours still in flight (popped since the last reset). */
@@ -230,12 +269,12 @@ function commandComplete(s: HbaState, r: ScsiRequest): void {
   const c = takeInflight(s, r);
   if (c === undefined) return;
   if (r.ioCanceled) return;
-  if (r.status === SAM_STAT_GOOD) {
-    answerGood(s, c, Math.max(0, r.residual));
-    return;
+  if (r.status === SAM_STAT_GOOD) answerGood(s, c, Math.max(0, r.residual));
+  else {
+    const sense = r.getSense();
+    answer(s, c, respBytes(VIRTIO_SCSI_S_OK, r.status, 0, sense.subarray(0, Math.min(sense.length, s.sizes.senseSize))));
   }
-  const sense = r.getSense();
-  answer(s, c, respBytes(VIRTIO_SCSI_S_OK, r.status, 0, sense.subarray(0, Math.min(sense.length, s.sizes.senseSize))));
+  freeCmd(s, c);
 }
 
 /** virtio_scsi_request_cancelled (SCSIBusInfo.cancel), then the TMFs waiting for it. */

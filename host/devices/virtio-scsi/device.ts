@@ -119,6 +119,9 @@ export function createVirtioScsi(o: VirtioScsiOptions): E.Either<VirtioScsiPropE
     inflight: 0,
     cancelWaiters: new Map(),
     cmdScratch: undefined,
+    cmdSpare: [],
+    cmdBatch: [],
+    cmdBatchBusy: false,
     busCallbacks: undefined,
     requestNs: o.costs.ns(SCSI_REQUEST_COST),
     completeNs: o.costs.ns(SCSI_COMPLETE_COST),
@@ -133,24 +136,12 @@ export function createVirtioScsi(o: VirtioScsiOptions): E.Either<VirtioScsiPropE
 
   const attach = (dev: ScsiDevice): E.Either<ScsiBusError, ScsiDevice> => bus.attach(dev);
 
-  return E.right({
+  const model: Omit<VirtioScsi, 'broken' | 'inFlight' | 'sizes' | 'eventsDropped'> = {
     name: o.devName,
     deviceId: VIRTIO_ID_SCSI,
     context: o.context,
     conf,
     bus,
-    get broken() {
-      return s.broken;
-    },
-    get inFlight() {
-      return s.inflight;
-    },
-    get sizes() {
-      return { senseSize: sizes.senseSize, cdbSize: sizes.cdbSize };
-    },
-    get eventsDropped() {
-      return s.eventsDropped;
-    },
     configSize: VIRTIO_SCSI_CONFIG_SIZE,
     hostFeatures: (): Features => features,
     numQueues: () => conf.num_queues + VIRTIO_SCSI_VQ_NUM_FIXED,
@@ -211,5 +202,15 @@ export function createVirtioScsi(o: VirtioScsiOptions): E.Either<VirtioScsiPropE
       if (!s.negotiated.change || dev.type === TYPE_ROM) return;
       pushEvent(s, VIRTIO_SCSI_T_PARAM_CHANGE, (sense.asc & 0xff) | ((sense.ascq & 0xff) << 8), { id: dev.common.id, lun: dev.common.lun });
     },
-  });
+  };
+  // The live state as getters added afterwards: V8 keeps an object literal that has getters in
+  // dictionary mode, and the transport reads this object on every kick.
+  return E.right(
+    Object.defineProperties(model, {
+      broken: { get: () => s.broken, enumerable: true },
+      inFlight: { get: () => s.inflight, enumerable: true },
+      sizes: { get: () => ({ senseSize: sizes.senseSize, cdbSize: sizes.cdbSize }), enumerable: true },
+      eventsDropped: { get: () => s.eventsDropped, enumerable: true },
+    }) as VirtioScsi,
+  );
 }

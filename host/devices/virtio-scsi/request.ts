@@ -31,11 +31,13 @@ export interface HbaReq {
   readonly elem: VirtqElement;
   readonly gen: number;
   /**
-   * The request header bytes (req_size of them). A command's are read into the HBA's
-   * scratch buffer and are valid only while it is prepared (cmd.ts copies out what it needs
-   * later); a control or event request owns its own.
+   * The request header: req_size bytes at `hdrAt` in `hdr`. A command's are read where the
+   * guest left them (its page) or, when they do not lie in one page, copied into the HBA's
+   * scratch buffer; either way valid only while it is prepared (cmd.ts takes what it needs
+   * later). A control or event request owns its own, at 0.
    */
   readonly hdr: Uint8Array;
+  readonly hdrAt: number;
   /** The response header's buffers: exactly resp_size bytes. */
   readonly resp: readonly SgElem[];
   readonly respSize: number;
@@ -60,21 +62,6 @@ export interface HbaReq {
   tagHi: number;
   /** A command canceled by a reset (a TMF reset, a bus reset): it answers VIRTIO_SCSI_S_RESET. */
   reset: boolean;
-}
-
-/**
- * iov_to_buf of the request header: byte by byte from the page when the first buffer holds
- * it within one page (the usual case: the driver's header is one small buffer), else as
- * sgReadPrefix copies. Returns the bytes copied.
- */
-function readHeader(mem: GuestMemory, sg: readonly SgElem[], hdr: Uint8Array): number {
-  const first = sg[0];
-  if (first === undefined || first.len < hdr.length) return sgReadPrefix(mem, sg, hdr);
-  const page = mem.pageForRead(first.addr, hdr.length);
-  if (page === undefined) return sgReadPrefix(mem, sg, hdr);
-  const o = first.addr % PAGE_SIZE;
-  for (let i = 0; i < hdr.length; i++) hdr[i] = page[o + i];
-  return hdr.length;
 }
 
 /**
@@ -109,12 +96,12 @@ const total = (sg: readonly SgElem[]): number => {
 };
 
 /**
- * virtio_scsi_parse_req. A string is the reason it is a broken request (virtio_scsi_bad_req).
- * The header is read into `hdr` when given (exactly req_size bytes: the command queue's
- * scratch buffer), else into a new buffer.
+ * virtio_scsi_parse_req for a control or event request, into a new request with a header
+ * of its own. A string is the reason it is a broken request (virtio_scsi_bad_req).
  */
-export function parseHbaReq(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, reqSize: number, respSize: number, hdr = new Uint8Array(reqSize)): HbaReq | string {
-  if (readHeader(vq.mem, elem.out, hdr) < reqSize) return MSG_BAD_HEADERS;
+export function parseHbaReq(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement, reqSize: number, respSize: number): HbaReq | string {
+  const hdr = new Uint8Array(reqSize);
+  if (sgReadPrefix(vq.mem, elem.out, hdr) < reqSize) return MSG_BAD_HEADERS;
   if (total(elem.in) < respSize) return MSG_BAD_HEADERS;
   const resp = sgTake(elem.in, respSize);
   let outSkip = reqSize;
@@ -129,7 +116,7 @@ export function parseHbaReq(s: HbaState, vq: DeviceVirtqueue, elem: VirtqElement
   const inBytes = total(dataIn);
   const mode: XferMode = outBytes > 0 ? 'to-dev' : inBytes > 0 ? 'from-dev' : 'none';
   const sg = mode === 'to-dev' ? dataOut : mode === 'from-dev' ? dataIn : NO_SG;
-  return { vq, elem, gen: s.gen, hdr, resp, respSize, dataOut, dataIn, dataBytes: outBytes + inBytes, mode, bidirectional: outBytes > 0 && inBytes > 0, mem: vq.mem, sg, sreq: undefined, tagLo: 0, tagHi: 0, reset: false };
+  return { vq, elem, gen: s.gen, hdr, hdrAt: 0, resp, respSize, dataOut, dataIn, dataBytes: outBytes + inBytes, mode, bidirectional: outBytes > 0 && inBytes > 0, mem: vq.mem, sg, sreq: undefined, tagLo: 0, tagHi: 0, reset: false };
 }
 
 /**

@@ -13,7 +13,7 @@ import type { DeviceVirtqueue } from '../virtio/types.js';
 import type { ScsiSizes } from './config.js';
 import type { NegotiatedScsi } from './features.js';
 import type { VirtioScsiConf } from './props.js';
-import type { HbaReq } from './request.js';
+import type { CmdSlot } from './cmd-req.js';
 
 /**
  * The cost names charged per request popped (command, TMF, AN) and per response pushed:
@@ -22,8 +22,8 @@ import type { HbaReq } from './request.js';
 export const SCSI_REQUEST_COST = 'qemu.virtio-scsi.request';
 export const SCSI_COMPLETE_COST = 'qemu.virtio-scsi.complete';
 
-/** A command the bus holds: its virtio request, with the bus's request for it (QEMU's hba_private). */
-export type CmdReq = HbaReq & { readonly sreq: ScsiRequest };
+/** A command the bus holds: its virtio request, with the bus's request for it in `sreq` (QEMU's hba_private). */
+export type CmdReq = CmdSlot;
 
 export interface HbaState {
   readonly sim: Simulator;
@@ -58,8 +58,13 @@ export interface HbaState {
   readonly cancelWaiters: Map<ScsiRequest, (() => void)[]>;
   readonly requestNs: number;
   readonly completeNs: number;
-  /** The command queues' header buffer and the CDB within it (cmd.ts cmdScratch). */
-  cmdScratch?: { readonly hdr: Uint8Array<ArrayBuffer>; readonly cdb: Uint8Array<ArrayBuffer> };
+  /** The command queues' header buffer for a header that cannot be read in place (cmd.ts cmdScratch). */
+  cmdScratch?: Uint8Array;
+  /** Command slots whose commands were answered, for the next ones (cmd.ts). */
+  readonly cmdSpare: CmdSlot[];
+  /** The commands one kick prepared, then submits (cmd.ts handleCmdVq), and whether a kick is using the list. */
+  readonly cmdBatch: CmdSlot[];
+  cmdBatchBusy: boolean;
   /** SCSIBusInfo.complete / .cancel for this HBA's commands (made on first use by cmd.ts). */
   busCallbacks?: { readonly onComplete: (r: ScsiRequest) => void; readonly onCancel: (r: ScsiRequest) => void };
   /** virtio_error(): stop, trace, tell the transport. */
