@@ -5,16 +5,27 @@ import { INQUIRY, REPORT_LUNS, REQUEST_SENSE, SENSE, TEST_UNIT_READY, TYPE_DISK,
 import { ScsiDeviceCommon, type ScsiDevice } from './device.js';
 import type { ScsiRequest } from './request.js';
 
-/** A device that answers every command GOOD with no data (enough to exercise the bus). */
-function stubDevice(name: string, addr: { id?: number; lun?: number }): ScsiDevice {
+/**
+ * A device whose handler completes every command at once with no data: GOOD by default (enough
+ * to exercise the bus), else `status()` after building `sense` when given; `releasesRequest`
+ * as its handler says.
+ */
+function stubDevice(
+  name: string,
+  addr: { id?: number; lun?: number },
+  o: { releasesRequest?: boolean; status?: () => number; sense?: SenseCode } = {},
+): ScsiDevice {
+  const status = o.status ?? ((): number => 0);
   const dev: ScsiDevice = {
     name,
     common: new ScsiDeviceCommon(addr),
     type: TYPE_DISK,
     blocksize: 512,
     newHandler: (req) => ({
+      ...(o.releasesRequest === undefined ? {} : { releasesRequest: o.releasesRequest }),
       sendCommand() {
-        req.complete(0);
+        if (o.sense !== undefined && status() !== 0) req.buildSense(o.sense);
+        req.complete(status());
         return 0;
       },
       continue() {},
@@ -219,36 +230,12 @@ describe('scsi-bus: unit attentions', () => {
 });
 
 describe('scsi-bus: freed requests carry later commands (ScsiRequest.free)', () => {
-  /** A device whose handler completes at once with `status`, after building `sense` when given; `releases` as its handler says. */
-  function completingDevice(releases: boolean, status: () => number, sense?: SenseCode): ScsiDevice {
-    const dev: ScsiDevice = {
-      name: 'd',
-      common: new ScsiDeviceCommon({ id: 0, lun: 0 }),
-      type: TYPE_DISK,
-      blocksize: 512,
-      newHandler: (req) => ({
-        releasesRequest: releases,
-        sendCommand() {
-          if (sense !== undefined && status() !== 0) req.buildSense(sense);
-          req.complete(status());
-          return 0;
-        },
-        continue() {},
-        cancelIo: () => false,
-      }),
-      reset() {
-        dev.common.purgeRequests(SENSE.RESET);
-      },
-    };
-    return dev;
-  }
-
   const read10 = (lba: number, blocks: number) => Uint8Array.of(0x28, 0, 0, 0, (lba >> 8) & 0xff, lba & 0xff, 0, 0, blocks, 0);
 
   it('a completed request its handler let go of, once freed, is the next command with nothing of the last one left', () => {
     let st = 2;
     const bus = new ScsiBus(BUS);
-    const dev = completingDevice(true, () => st, SENSE.LBA_OUT_OF_RANGE);
+    const dev = stubDevice('d', { id: 0, lun: 0 }, { releasesRequest: true, status: () => st, sense: SENSE.LBA_OUT_OF_RANGE });
     if (E.isLeft(bus.attach(dev))) throw new Error('attach');
     dev.common.unitAttention = SENSE.NO_SENSE;
     const done: number[] = [];
@@ -270,8 +257,8 @@ describe('scsi-bus: freed requests carry later commands (ScsiRequest.free)', () 
 
   it('is not reused while it can still be reached: not freed, not complete, enqueued, or its handler keeps it', () => {
     const bus = new ScsiBus(BUS);
-    const dev = completingDevice(true, () => 0);
-    const keeps = completingDevice(false, () => 0);
+    const dev = stubDevice('d', { id: 0, lun: 0 }, { releasesRequest: true });
+    const keeps = stubDevice('d', { id: 0, lun: 0 }, { releasesRequest: false });
     keeps.common.id = 1;
     for (const d of [dev, keeps]) {
       if (E.isLeft(bus.attach(d))) throw new Error('attach');
