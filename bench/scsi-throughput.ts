@@ -18,14 +18,10 @@
  *   garbage collector's threads included); the figure of merit is the median of those
  *   paired ratios (target ≥ 0.8), given with the lowest and highest.
  */
-import * as E from 'fp-ts/lib/Either.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseQemuArgs } from '../vm/cmdline/index.js';
 import { DEFAULT_VM_ARGS } from '../vm/default-vm.js';
-import { startMachine } from '../vm/machine.js';
-import { runJobs } from '../vm/run-jobs.js';
-import { DEFAULT_JOB, type FioJob } from '../workload/index.js';
+import { benchJob, measuredRun, medianBy, type FrontendRate } from './measure.js';
 
 /** The default VM with its virtio-blk device swapped for virtio-scsi-pci and a scsi-hd on the same drive. */
 export const SCSI_VM_ARGS: readonly string[] = [
@@ -37,17 +33,6 @@ export const SCSI_VM_ARGS: readonly string[] = [
 ];
 
 export type Frontend = 'blk' | 'scsi';
-
-export interface FrontendRate {
-  ios: number;
-  wallMs: number;
-  simIosPerSec: number;
-  /** CPU time of the measuring process during the run (user + system, GC threads included). */
-  cpuMs: number;
-  simIosPerCpuSec: number;
-  /** Modelled guest IOPS of the run (virtual time). */
-  virtualIops: number;
-}
 
 /** The middle, lowest and highest of a sample. */
 export interface Spread {
@@ -72,29 +57,6 @@ export interface ScsiThroughputResult {
 
 const VM_ARGS: Record<Frontend, readonly string[]> = { blk: DEFAULT_VM_ARGS, scsi: SCSI_VM_ARGS };
 
-/** The bench job: 4 KiB random writes at iodepth 32, `ios` of them. */
-export function benchJob(ios: number): FioJob {
-  return { ...DEFAULT_JOB, iodepth: 32, numberIos: ios, ioSize: ios * 4096 };
-}
-
-function once(args: readonly string[], job: FioJob, seed: number, before: () => void = () => undefined): FrontendRate {
-  const spec = parseQemuArgs(args);
-  if (E.isLeft(spec)) throw new Error(`bench VM does not parse: ${args.join(' ')}`);
-  const m = startMachine(spec.right, { seed });
-  if (E.isLeft(m)) throw new Error(`bench VM does not boot: ${args.join(' ')}`);
-  before();
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  const r = runJobs(m.right, [job]);
-  const wallMs = performance.now() - t0;
-  const c = process.cpuUsage(c0);
-  if (E.isLeft(r)) throw new Error('benchmark job failed');
-  const { ios, windowNs } = r.right.metrics;
-  if (ios !== job.numberIos) throw new Error(`benchmark job did ${ios} I/Os, not ${job.numberIos}`);
-  const cpuMs = (c.user + c.system) / 1000;
-  return { ios, wallMs, simIosPerSec: (ios * 1000) / wallMs, cpuMs, simIosPerCpuSec: (ios * 1000) / cpuMs, virtualIops: (ios * 1e9) / windowNs };
-}
-
 /**
  * One front end's measured run in this process: a warm-up of min(ios, 50,000) I/Os on
  * another VM, a full collection when `gc` is exposed, then the job on a fresh VM.
@@ -102,9 +64,9 @@ function once(args: readonly string[], job: FioJob, seed: number, before: () => 
 export function measureFrontend(fe: Frontend, ios: number): FrontendRate {
   const job = benchJob(ios);
   const warmIos = Math.min(ios, 50_000);
-  once(VM_ARGS[fe], { ...job, numberIos: warmIos, ioSize: warmIos * 4096 }, 7);
+  measuredRun(VM_ARGS[fe], { ...job, numberIos: warmIos, ioSize: warmIos * 4096 }, 7);
   const gc = (globalThis as { gc?: () => void }).gc;
-  return once(VM_ARGS[fe], job, 1, () => gc?.());
+  return measuredRun(VM_ARGS[fe], job, 1, () => gc?.()).rate;
 }
 
 /** measureFrontend in a child process (node --expose-gc scsi-throughput-child.js). */
@@ -121,12 +83,6 @@ function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const h = s.length >> 1;
   return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
-/** The run whose CPU time is the median one (the lower middle for an even count). */
-function medianRun(runs: readonly FrontendRate[]): FrontendRate {
-  const s = [...runs].sort((a, b) => a.cpuMs - b.cpuMs);
-  return s[(s.length - 1) >> 1];
 }
 
 /**
@@ -158,8 +114,8 @@ export function benchScsiThroughput(ios: number, rounds = 7, measure: (fe: Front
   }
   const ratio = median(ratios);
   return {
-    blk: medianRun(blks),
-    scsi: medianRun(scsis),
+    blk: medianBy(blks, (r) => r.cpuMs),
+    scsi: medianBy(scsis, (r) => r.cpuMs),
     ratio,
     wallRatio: median(wallRatios),
     spread: { median: ratio, min: Math.min(...ratios), max: Math.max(...ratios) },

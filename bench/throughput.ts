@@ -5,13 +5,10 @@
  * bytes measured in the same process, in paired rounds. The median ratio is the figure of merit
  * (target ≥ 0.10).
  */
-import * as E from 'fp-ts/lib/Either.js';
-import { parseQemuArgs } from '../vm/cmdline/index.js';
 import { DEFAULT_VM_ARGS } from '../vm/default-vm.js';
-import { startMachine } from '../vm/machine.js';
-import { runJobs } from '../vm/run-jobs.js';
 import { Rng } from '../sim/rng.js';
-import { DEFAULT_JOB, ioStream, jobExtent } from '../workload/index.js';
+import { ioStream, jobExtent } from '../workload/index.js';
+import { benchJob, measuredRun, medianBy, type FrontendRate } from './measure.js';
 
 export interface ThroughputResult {
   /** The median round's figures (the round whose ratio is the median one). */
@@ -67,10 +64,7 @@ function hotCopyRate(bytes: number, n: number): number {
 }
 
 interface Round {
-  ios: number;
-  wallMs: number;
-  cpuUs: number;
-  windowNs: number;
+  rate: FrontendRate;
   copies: { wall: number; cpu: number };
   ratio: number;
 }
@@ -83,54 +77,42 @@ interface Round {
  * in the same state; a single pass of either swings by a third from run to run here.
  */
 export function benchThroughput(ios: number, rounds = 3): ThroughputResult {
-  const spec = parseQemuArgs(DEFAULT_VM_ARGS);
-  if (E.isLeft(spec)) throw new Error('default VM does not parse');
-  const job = { ...DEFAULT_JOB, iodepth: 32, numberIos: ios, ioSize: ios * 4096 };
+  const job = benchJob(ios);
   // Warm up the JIT on short runs, then measure fresh machines. Two warm-up machines, not
   // one: code optimized on the first machine alone deoptimizes when a second one appears (its
   // closures are new call targets, its fresh arrays have new maps) and is compiled again, and
   // that once-per-process recompilation is not simulation throughput.
-  for (const seed of [7, 8]) {
-    const warm = startMachine(spec.right, { seed });
-    if (E.isRight(warm)) runJobs(warm.right, [{ ...job, numberIos: 20000, ioSize: 20000 * 4096 }]);
-  }
+  for (const seed of [7, 8]) measuredRun(DEFAULT_VM_ARGS, benchJob(20000), seed);
   let offsets: number[] | undefined;
   let dst: Uint8Array | undefined;
   const src = new Uint8Array(job.bs).map((_, i) => i & 0xff);
   const done: Round[] = [];
   for (let r = 0; r < rounds; r++) {
-    const m = startMachine(spec.right, { seed: 1 });
-    if (E.isLeft(m)) throw new Error('default VM does not boot');
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    const run = runJobs(m.right, [job]);
-    const wallMs = performance.now() - t0;
-    const cpu = process.cpuUsage(c0);
-    if (E.isLeft(run)) throw new Error('benchmark job failed');
+    const { rate, machine } = measuredRun(DEFAULT_VM_ARGS, job, 1);
     if (offsets === undefined || dst === undefined) {
       // The job's own offset stream: run-jobs seeds job 0 of a seed-1 machine with 1_000_003.
-      const deviceBytes = m.right.guest.disks[0].disk.capacitySectors * 512;
+      const deviceBytes = machine.guest.disks[0].disk.capacitySectors * 512;
       offsets = Array.from(ioStream(job, { deviceBytes, rng: new Rng(1_000_003) }), (io) => io.offset);
       dst = new Uint8Array(jobExtent(job, deviceBytes).blocks * job.bs).fill(1);
       copyRate(src, dst, offsets); // warm up
     }
     const copies = copyRate(src, dst, offsets);
-    const n = run.right.metrics.ios;
-    done.push({ ios: n, wallMs, cpuUs: cpu.user + cpu.system, windowNs: run.right.metrics.windowNs, copies, ratio: (n * 1000) / wallMs / copies.wall });
+    done.push({ rate, copies, ratio: rate.simIosPerSec / copies.wall });
   }
-  const mid = [...done].sort((a, b) => a.ratio - b.ratio)[(done.length - 1) >> 1];
+  const mid = medianBy(done, (d) => d.ratio);
   hotCopyRate(4096, 200_000);
   const hotCopiesPerSec = hotCopyRate(4096, Math.max(200_000, ios));
+  const { rate } = mid;
   return {
-    ios: mid.ios,
-    wallMs: mid.wallMs,
-    simIosPerSec: (mid.ios * 1000) / mid.wallMs,
+    ios: rate.ios,
+    wallMs: rate.wallMs,
+    simIosPerSec: rate.simIosPerSec,
     copiesPerSec: mid.copies.wall,
     hotCopiesPerSec,
-    simIosPerCpuSec: (mid.ios * 1e6) / mid.cpuUs,
+    simIosPerCpuSec: rate.simIosPerCpuSec,
     copiesPerCpuSec: mid.copies.cpu,
     ratio: mid.ratio,
     ratios: done.map((d) => d.ratio),
-    virtualIops: (mid.ios * 1e9) / mid.windowNs,
+    virtualIops: rate.virtualIops,
   };
 }

@@ -132,11 +132,7 @@ export class GuestMemory {
     const p = this.pages.get(pfn);
     if (p === undefined) return undefined;
     freeze(p);
-    const slot = pfn & TLB_MASK;
-    if (this.wtlbPfn[slot] === pfn) {
-      this.wtlbPfn[slot] = -1;
-      this.wtlbPage[slot] = undefined;
-    }
+    this.forgetCached(pfn, false);
     return p;
   }
 
@@ -352,14 +348,19 @@ export class GuestMemory {
     if (p === undefined) return;
     if (!isFrozen(p)) this.freePages.push(p);
     this.pages.delete(pfn);
+    this.forgetCached(pfn, true);
+  }
+
+  /** Drop pfn from the write-side page cache and, with `forReading` too, from the read side. */
+  private forgetCached(pfn: number, forReading: boolean): void {
     const slot = pfn & TLB_MASK;
-    if (this.tlbPfn[slot] === pfn) {
-      this.tlbPfn[slot] = -1;
-      this.tlbPage[slot] = undefined;
-    }
     if (this.wtlbPfn[slot] === pfn) {
       this.wtlbPfn[slot] = -1;
       this.wtlbPage[slot] = undefined;
+    }
+    if (forReading && this.tlbPfn[slot] === pfn) {
+      this.tlbPfn[slot] = -1;
+      this.tlbPage[slot] = undefined;
     }
   }
 }

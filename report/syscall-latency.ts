@@ -7,6 +7,7 @@
  * It listens for those two kinds only, so the trace keeps its fast paths (events nobody
  * reads left unbuilt, Metrics' direct handlers) for every other kind.
  */
+import { syscallTime } from '../sim/metrics.js';
 import { sinkOf, type TraceSink } from '../sim/trace.js';
 
 export class SyscallLatencies {
@@ -20,19 +21,13 @@ export class SyscallLatencies {
   private lastList: number[] = [];
 
   private syscall(t: number, pid: number, name: string, phase: 'enter' | 'exit'): void {
-    if (phase === 'enter') {
-      this.entered.set(pid, t);
-      return;
-    }
-    // NaN marks "no call in progress": deleting and re-adding a key each call made the Map rebuild its table.
-    const start = this.entered.get(pid);
-    this.entered.set(pid, NaN);
-    if (!this.inWindow || start === undefined || Number.isNaN(start)) return;
+    const time = syscallTime(this.entered, t, pid, phase);
+    if (!this.inWindow || time === undefined) return;
     let list = name === this.lastName ? this.lastList : this.byName.get(name);
     if (!list) this.byName.set(name, (list = []));
     this.lastName = name;
     this.lastList = list;
-    list.push(t - start);
+    list.push(time);
   }
 
   /** The `syscall` events' fields are all it needs: the trace may hand them over without an event (`DirectHandlers`). */

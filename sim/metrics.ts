@@ -49,18 +49,29 @@ export function emptySyscallCounts(): SyscallCounts {
 }
 
 /**
- * Count one syscall event (its fields) into `c`; `entered` keeps, per task, when its system
- * call began (a task makes one at a time). Only returns are counted.
+ * Follow one syscall event in `entered`, which keeps per task when its system call began
+ * (a task makes one at a time): an entry is recorded; a return gives the call's time from
+ * its entry, or undefined when its entry was not seen.
  */
-export function countSyscallEvent(c: SyscallCounts, entered: Map<number, number>, t: number, pid: number, name: string, phase: 'enter' | 'exit', ret: number | string | undefined): void {
+export function syscallTime(entered: Map<number, number>, t: number, pid: number, phase: 'enter' | 'exit'): number | undefined {
   if (phase === 'enter') {
     entered.set(pid, t);
-    return;
+    return undefined;
   }
   // NaN marks "no call in progress": deleting and re-adding a key each call made the Map rebuild its table.
   const start = entered.get(pid);
   entered.set(pid, NaN);
-  const dt = start === undefined || Number.isNaN(start) ? 0 : t - start;
+  return start === undefined || Number.isNaN(start) ? undefined : t - start;
+}
+
+/**
+ * Count one syscall event (its fields) into `c`; `entered` as for syscallTime. Only returns
+ * are counted.
+ */
+export function countSyscallEvent(c: SyscallCounts, entered: Map<number, number>, t: number, pid: number, name: string, phase: 'enter' | 'exit', ret: number | string | undefined): void {
+  const time = syscallTime(entered, t, pid, phase);
+  if (phase === 'enter') return;
+  const dt = time ?? 0;
   const err = typeof ret === 'string';
   const n = (c.byName[name] ??= { calls: 0, errors: 0, timeNs: 0 });
   c.calls++;

@@ -132,13 +132,13 @@ export class BlockBackend implements BlockBackendApi {
 
   write(offset: number, data: Uint8Array, flags: WriteFlags, cb: BlockCallback): void {
     const acct = this.begin();
-    const err = this.check(offset, data.length, true) ?? this.root.pwritev(offset, data, flags.fua || !this.wce ? FUA : CACHED, acct);
+    const err = this.check(offset, data.length, true) ?? this.root.pwritev(offset, data, this.reqFlags(flags), acct);
     this.complete(acct, err, undefined, cb);
   }
 
   writev(offset: number, data: IoVec, flags: WriteFlags, cb: BlockCallback): void {
     const acct = this.begin();
-    const err = this.check(offset, data.bytes, true) ?? this.root.pwritevParts(offset, data, flags.fua || !this.wce ? FUA : CACHED, acct);
+    const err = this.check(offset, data.bytes, true) ?? this.root.pwritevParts(offset, data, this.reqFlags(flags), acct);
     this.complete(acct, err, undefined, cb);
   }
 
@@ -169,6 +169,11 @@ export class BlockBackend implements BlockBackendApi {
   dropInFlight(): void {
     this.epoch++;
     this.inflight = 0;
+  }
+
+  /** A write's flags below the backend: FUA when asked or when the guest sees no write cache (blk_co_pwritev_part). */
+  private reqFlags(flags: WriteFlags): WriteReqFlags {
+    return flags.fua || !this.wce ? FUA : CACHED;
   }
 
   /** blk_check_byte_request: EINVAL for a malformed range, EIO past the end, EROFS for writes to a read-only drive. */

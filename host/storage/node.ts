@@ -124,10 +124,9 @@ export class BlockDriverState {
   /** Write `data` at `offset`; with `fua`, durable before this returns. */
   pwritev(offset: number, data: Uint8Array, flags: WriteReqFlags, acct: IoAcct): BlockIoError | null {
     const bytes = data.length;
-    const err = this.checkWrite('write', offset, bytes) ?? this.growFor(offset + bytes);
+    const err = this.startWrite(offset, bytes);
     if (err) return err;
     if (bytes === 0) return null;
-    this.writeGen++;
     let werr: BlockIoError | null;
     if (this.isAligned(offset, bytes)) {
       werr = this.driverWrite(offset, data, flags, acct);
@@ -151,12 +150,10 @@ export class BlockDriverState {
     const drv = this.drv;
     const bytes = data.bytes;
     if (drv.pwritevParts === undefined || bytes === 0 || !this.isAligned(offset, bytes)) return this.pwritev(offset, gatherIoVec(data), flags, acct);
-    const err = this.checkWrite('write', offset, bytes) ?? this.growFor(offset + bytes);
+    const err = this.startWrite(offset, bytes);
     if (err) return err;
-    this.writeGen++;
     const before = acct.ns;
-    const f = flags.fua && !this.supportsFua ? NO_FLAGS : flags;
-    const werr = this.traced('write', offset, bytes, before, acct, drv.pwritevParts(this.opaque, offset, data, f, acct));
+    const werr = this.traced('write', offset, bytes, before, acct, drv.pwritevParts(this.opaque, offset, data, this.driverFlags(flags), acct));
     return werr ?? this.fuaFlush(flags, acct);
   }
 
@@ -260,6 +257,13 @@ export class BlockDriverState {
     this.drv.close(this.opaque);
   }
 
+  /** A write's checks (range, read-only, growth) and, for one that moves bytes, the write generation a flush looks at. */
+  private startWrite(offset: number, bytes: number): BlockIoError | null {
+    const err = this.checkWrite('write', offset, bytes) ?? this.growFor(offset + bytes);
+    if (err === null && bytes > 0) this.writeGen++;
+    return err;
+  }
+
   private checkWrite(op: BlockOp, offset: number, bytes: number): BlockIoError | null {
     if (!isRange(offset, bytes)) return this.einval(op, offset, bytes);
     if (this.flags.readOnly) return ioError('EROFS', `${this.nodeName}: ${op} on a read-only node`);
@@ -306,8 +310,12 @@ export class BlockDriverState {
 
   private driverWrite(offset: number, data: Uint8Array, flags: WriteReqFlags, acct: IoAcct): BlockIoError | null {
     const before = acct.ns;
-    const f = flags.fua && !this.supportsFua ? NO_FLAGS : flags;
-    return this.traced('write', offset, data.length, before, acct, this.drv.pwritev(this.opaque, offset, data, f, acct));
+    return this.traced('write', offset, data.length, before, acct, this.drv.pwritev(this.opaque, offset, data, this.driverFlags(flags), acct));
+  }
+
+  /** What the driver is passed: FUA only where it supports it (fuaFlush emulates it elsewhere). */
+  private driverFlags(flags: WriteReqFlags): WriteReqFlags {
+    return flags.fua && !this.supportsFua ? NO_FLAGS : flags;
   }
 
   /** Record a protocol node's I/O in the trace; returns `err`. */

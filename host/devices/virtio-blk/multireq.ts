@@ -105,17 +105,15 @@ function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: n
     return;
   }
   const flags = s.wce ? CACHED : FUA; // blk_co_pwritev_part(): "if (!blk->enable_write_cache) flags |= BDRV_REQ_FUA"
+  if (total > 0) s.sim.advance(s.copyByteNs * total);
   if (reqs.length === 1 && first.sg.length === 1) {
-    const data = guestBytes(first.vq.mem, first.sg[0]);
-    if (total > 0) s.sim.advance(s.copyByteNs * total);
-    s.backend.write(offset, data, flags, io.cb);
+    s.backend.write(offset, guestBytes(first.vq.mem, first.sg[0]), flags, io.cb);
     return;
   }
   if (s.backend.writev !== undefined) {
     // Several buffers: the guest's pages as they lie, one piece each (QEMU's iovec of mapped guest memory).
     const parts: Uint8Array[] = [];
     for (let i = 0; i < reqs.length; i++) for (const e of reqs[i].sg) parts.push(guestBytes(reqs[i].vq.mem, e));
-    if (total > 0) s.sim.advance(s.copyByteNs * total);
     s.backend.writev(offset, { parts, bytes: total }, flags, io.cb);
     return;
   }
@@ -125,6 +123,5 @@ function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: n
     sgGatherInto(reqs[i].vq.mem, reqs[i].sg, data, at);
     at += reqs[i].bytes;
   }
-  if (total > 0) s.sim.advance(s.copyByteNs * total);
   s.backend.write(offset, data, flags, io.cb);
 }
