@@ -82,10 +82,26 @@ const FUA: WriteFlags = { fua: true };
 const CACHED: WriteFlags = { fua: false };
 
 /**
- * The bytes of one guest buffer as the block layer is handed them: a whole page is lent
- * (the backend may keep it; the guest's next write to it goes to a copy), anything else
- * is a view of guest memory (or a copy when it crosses a page) that the backend copies.
+ * The bytes of one guest buffer as the block layer is handed them, appended to `parts`:
+ * each whole page it covers is lent (the backend may keep it; the guest's next write to it
+ * goes to a copy) — a buffer of several physically contiguous pages, as Linux's
+ * blk_rq_map_sg makes of a page-cache run, is lent page by page — and anything else is a
+ * view of guest memory (or a copy when it crosses a page) that the backend copies.
  */
+function pushGuestBytes(parts: Uint8Array[], mem: GuestMemory, e: SgElem): void {
+  let addr = e.addr;
+  const end = e.addr + e.len;
+  if (addr % PAGE_SIZE === 0) {
+    for (; end - addr >= PAGE_SIZE; addr += PAGE_SIZE) {
+      const page = mem.lendPage(addr);
+      if (page === undefined) break;
+      parts.push(page);
+    }
+  }
+  if (addr < end) parts.push(mem.view(addr, end - addr));
+}
+
+/** The one piece a single-buffer request is handed as, when it is at most a page. */
 function guestBytes(mem: GuestMemory, e: SgElem): Uint8Array {
   return (e.len === PAGE_SIZE ? mem.lendPage(e.addr) : undefined) ?? mem.view(e.addr, e.len);
 }
@@ -106,14 +122,14 @@ function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: n
   }
   const flags = s.wce ? CACHED : FUA; // blk_co_pwritev_part(): "if (!blk->enable_write_cache) flags |= BDRV_REQ_FUA"
   if (total > 0) s.sim.advance(s.copyByteNs * total);
-  if (reqs.length === 1 && first.sg.length === 1) {
+  if (reqs.length === 1 && first.sg.length === 1 && first.sg[0].len <= PAGE_SIZE) {
     s.backend.write(offset, guestBytes(first.vq.mem, first.sg[0]), flags, io.cb);
     return;
   }
   if (s.backend.writev !== undefined) {
-    // Several buffers: the guest's pages as they lie, one piece each (QEMU's iovec of mapped guest memory).
+    // Several pages: the guest's pages as they lie (QEMU's iovec of mapped guest memory).
     const parts: Uint8Array[] = [];
-    for (let i = 0; i < reqs.length; i++) for (const e of reqs[i].sg) parts.push(guestBytes(reqs[i].vq.mem, e));
+    for (let i = 0; i < reqs.length; i++) for (const e of reqs[i].sg) pushGuestBytes(parts, reqs[i].vq.mem, e);
     s.backend.writev(offset, { parts, bytes: total }, flags, io.cb);
     return;
   }
