@@ -25,6 +25,19 @@ describe('GuestMemory', () => {
     expect(m.read64(100)).toBe(2 ** 40 + 7);
   });
 
+  it('preallocated (-mem-prealloc): host memory for all of RAM up front; reads and writes as without it', () => {
+    const m = new GuestMemory(64 * 4096);
+    expect(m.preallocatedBytes).toBe(0);
+    m.preallocate();
+    expect(m.preallocatedBytes).toBe(64 * 4096);
+    expect(m.pagesTouched).toBe(0);
+    expect(m.read32(8192)).toBe(0);
+    m.write(4090, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10));
+    expect([...m.read(4090, 10)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(m.read(4100, 4000).every((b) => b === 0)).toBe(true);
+    expect(m.pagesTouched).toBe(2);
+  });
+
   it('refuses accesses outside RAM', () => {
     const m = new GuestMemory(4096);
     expect(() => m.read32(4094)).toThrow(GuestMemoryFault);

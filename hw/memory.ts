@@ -10,24 +10,13 @@
  * access outside RAM is a simulator bug and throws `GuestMemoryFault`.
  */
 
-import { Buffer } from 'node:buffer';
 import { freeze, isFrozen } from './frozen.js';
+import { PageSlabs } from './page-slabs.js';
 import { SparseIndex } from '../sim/sparse-index.js';
 
 export const PAGE_SIZE = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 const TLB_SIZE = 64;
-/**
- * Pages are carved from slabs (one ArrayBuffer each), as a kernel's page allocator takes
- * pages from larger blocks. The first slab of a guest holds FIRST_SLAB_PAGES; each next one
- * twice its predecessor, up to MAX_SLAB_PAGES (64 MiB): a guest that touches a few pages
- * costs little, and one whose page cache fills hundreds of megabytes allocates a handful of
- * buffers, not thousands — every new ArrayBuffer counts towards V8's young-generation
- * backing-store limit, past which each one allocated forces a scavenge. A slab's memory is
- * committed by the host only as its pages are touched.
- */
-const FIRST_SLAB_PAGES = 64;
-const MAX_SLAB_PAGES = 16384;
 const TLB_MASK = TLB_SIZE - 1;
 
 export class GuestMemoryFault extends Error {
@@ -55,12 +44,8 @@ export class GuestMemory {
   /** The same for writing: only pages that may be written in place (never a frozen one: see lendPage). */
   private readonly wtlbPfn = new Float64Array(TLB_SIZE).fill(-1);
   private readonly wtlbPage: (Uint8Array | undefined)[] = new Array(TLB_SIZE).fill(undefined);
-  /** The slab new pages are carved from, and how many of its pages are handed out. */
-  private slab: ArrayBuffer | undefined;
-  private slabPages = FIRST_SLAB_PAGES / 2;
-  private slabUsed = 0;
-  /** Pages discarded by the guest, reused (zeroed) before new slab pages. */
-  private readonly freePages: Uint8Array[] = [];
+  /** The host memory pages are taken from (hw/page-slabs.ts). */
+  private readonly slabs = new PageSlabs();
 
   constructor(readonly size: number) {
     if (!Number.isSafeInteger(size) || size <= 0) throw new Error(`guest memory: bad RAM size ${size}`);
@@ -328,25 +313,29 @@ export class GuestMemory {
     }
   }
 
-  /** A zeroed page: a discarded one, else the next of the current slab. */
+  /** A zeroed page (unless `uninitialized`): a discarded one, else a new one. */
   private newPage(uninitialized = false): Uint8Array {
-    const free = this.freePages.pop();
-    if (free !== undefined) return uninitialized ? free : free.fill(0);
-    if (this.slab === undefined || this.slabUsed === this.slabPages) {
-      this.slabPages = Math.min(this.slabPages * 2, MAX_SLAB_PAGES);
-      // Not cleared as a whole: a page is zeroed when it is handed out for anything but a whole overwrite.
-      this.slab = Buffer.allocUnsafeSlow(this.slabPages * PAGE_SIZE).buffer;
-      this.slabUsed = 0;
-    }
-    const p = new Uint8Array(this.slab, PAGE_SIZE * this.slabUsed++, PAGE_SIZE);
-    return uninitialized ? p : p.fill(0);
+    return this.slabs.take(uninitialized);
+  }
+
+  /**
+   * QEMU's -mem-prealloc: commit host memory for all of RAM now, before the guest runs, so
+   * that no page the guest first writes waits for the host (hw/page-slabs.ts).
+   */
+  preallocate(): void {
+    this.slabs.preallocate(this.size);
+  }
+
+  /** Bytes of host memory committed up front by preallocate(). */
+  get preallocatedBytes(): number {
+    return this.slabs.preallocatedBytes;
   }
 
   /** Drop a page's storage (the guest freed it and we no longer need its content). */
   discardPage(pfn: number): void {
     const p = this.pages.get(pfn);
     if (p === undefined) return;
-    if (!isFrozen(p)) this.freePages.push(p);
+    if (!isFrozen(p)) this.slabs.giveBack(p);
     this.pages.delete(pfn);
     this.forgetCached(pfn, true);
   }

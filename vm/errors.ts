@@ -7,6 +7,8 @@ export type VmError =
   | { _tag: 'NoSuchDrive'; dev: string; drive: string }
   | { _tag: 'NoSuchIothread'; dev: string; iothread: string }
   | { _tag: 'GuestProbe'; dev: string; message: string }
+  /** -mem-prealloc of more RAM than the host has free. */
+  | { _tag: 'Prealloc'; bytes: number; freeBytes: number }
   | { _tag: 'Workload'; message: string };
 
 export function vmErrorMessage(e: VmError): string {
@@ -21,6 +23,9 @@ export function vmErrorMessage(e: VmError): string {
       return `-device ${e.dev}: Could not find iothread '${e.iothread}'`;
     case 'GuestProbe':
       return `guest: probing ${e.dev} failed: ${e.message}`;
+    case 'Prealloc':
+      // QEMU 7.2's words (util/oslib-posix.c, qemu_prealloc_mem: MADV_POPULATE_WRITE failing with ENOMEM), then the figures.
+      return `qemu_prealloc_mem: preallocating memory failed: Cannot allocate memory (-mem-prealloc of ${e.bytes} bytes of guest RAM; the host has ${e.freeBytes} bytes free)`;
     case 'Workload':
       return `workload: ${e.message}`;
   }

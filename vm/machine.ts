@@ -3,6 +3,7 @@
  * seeded generator), guest memory, the host (KVM, QEMU, storage) and the booted guest.
  * `vm/` is the one place that holds both the guest and the host.
  */
+import { freemem } from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
 import { GuestMemory } from '../hw/memory.js';
 import { CostModel } from '../sim/costs.js';
@@ -69,6 +70,11 @@ export function startMachine(spec: VmSpec, opts: MachineOptions = {}): E.Either<
 export function bootMachine(spec: VmSpec, svc: MachineServices, storage?: HostStorage): E.Either<VmError, Machine> {
   const { sim, trace, costs } = svc;
   const mem = new GuestMemory(spec.memBytes);
+  if (spec.memPrealloc) {
+    const free = freemem();
+    if (spec.memBytes > free) return E.left({ _tag: 'Prealloc', bytes: spec.memBytes, freeBytes: free });
+    mem.preallocate();
+  }
   trace.emit({ kind: 'phase', t: sim.now, name: 'setup' });
   const host = buildHost(spec, sim, trace, costs, mem, storage);
   if (E.isLeft(host)) return host;

@@ -196,6 +196,8 @@ export function scsiBusNames(devices: readonly DeviceSpec[]): { bus: string; hba
 export interface VmSpec {
   /** Guest RAM in bytes (a multiple of 8 KiB, as QEMU rounds it). */
   memBytes: number;
+  /** `-mem-prealloc`: host memory for all of RAM is committed before the guest starts. */
+  memPrealloc: boolean;
   smp: { cpus: number };
   iothreads: { id: string }[];
   /** In command-line order. */
@@ -212,6 +214,7 @@ export const DEFAULT_KVM: Readonly<KvmSpec> = { apicv: true, pvEoi: true, haltPo
 export function defaultVmSpec(): VmSpec {
   return {
     memBytes: DEFAULT_MEM_BYTES,
+    memPrealloc: false,
     smp: { cpus: 1 },
     iothreads: [],
     drives: [],

@@ -167,6 +167,7 @@ export function arbVmSpec(): fc.Arbitrary<VmSpec> {
   return fc
     .record({
       memBytes: fc.integer({ min: 1, max: 2 ** 27 }).map((n) => n * 8192),
+      memPrealloc: fc.boolean(),
       cpus: fc.integer({ min: 1, max: 64 }),
       iothreads: fc.uniqueArray(ident, { maxLength: 3 }),
       driveIds: fc.uniqueArray(ident, { maxLength: 4 }),
@@ -184,6 +185,7 @@ export function arbVmSpec(): fc.Arbitrary<VmSpec> {
             )
             .map((devices) => ({
               memBytes: base.memBytes,
+              memPrealloc: base.memPrealloc,
               smp: { cpus: base.cpus },
               iothreads: base.iothreads.map((id) => ({ id })),
               drives,

@@ -1,7 +1,7 @@
 /**
  * `formatQemuArgs`: a VmSpec as a canonical QEMU command line (without the program
- * name). Canonical means: machine options first (`-m`, `-smp`, `-accel kvm`, `-cpu` only
- * when PV EOI is off), then `-object iothread`s, the drives in order (`-drive if=none` or
+ * name). Canonical means: machine options first (`-m`, `-mem-prealloc` when set, `-smp`,
+ * `-accel kvm`, `-cpu` only when PV EOI is off), then `-object iothread`s, the drives in order (`-drive if=none` or
  * `-blockdev` in its dotted form), then the devices in order, each property printed only
  * when it differs from its default. `parseQemuArgs(formatQemuArgs(spec))` gives `spec`
  * back for every spec `parseQemuArgs` can produce.
@@ -15,7 +15,7 @@ import { formatMachine } from './machine.js';
 export function formatQemuArgs(spec: VmSpec): string[] {
   const ctx = { cpus: spec.smp.cpus };
   return [
-    ...formatMachine(spec.memBytes, spec.smp.cpus, spec.kvm, DEFAULT_KVM),
+    ...formatMachine(spec.memBytes, spec.memPrealloc, spec.smp.cpus, spec.kvm, DEFAULT_KVM),
     ...spec.iothreads.flatMap((t) => ['-object', `iothread,id=${t.id}`]),
     ...spec.drives.flatMap(formatBackend),
     ...spec.devices.flatMap((d) => ['-device', formatDevice(d, ctx)]),

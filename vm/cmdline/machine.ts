@@ -121,12 +121,12 @@ export function parseCpu(text: string, loc: string, kvm: KvmSpec): E.Either<Cmdl
   return E.right(undefined);
 }
 
-/** The canonical machine options: `-m`, `-smp`, `-accel kvm[…]`, and `-cpu` when PV EOI is off. */
-export function formatMachine(memBytes: number, cpus: number, kvm: KvmSpec, defaults: KvmSpec): string[] {
+/** The canonical machine options: `-m`, `-mem-prealloc` when set, `-smp`, `-accel kvm[…]`, and `-cpu` when PV EOI is off. */
+export function formatMachine(memBytes: number, prealloc: boolean, cpus: number, kvm: KvmSpec, defaults: KvmSpec): string[] {
   const accel = ['kvm'];
   if (kvm.apicv !== defaults.apicv) accel.push(`x-apicv=${formatBool(kvm.apicv)}`);
   if (kvm.haltPollNs !== defaults.haltPollNs) accel.push(`x-halt-poll-ns=${kvm.haltPollNs}`);
-  const out = ['-m', formatQemuSize(memBytes), '-smp', String(cpus), '-accel', accel.join(',')];
+  const out = ['-m', formatQemuSize(memBytes), ...(prealloc ? ['-mem-prealloc'] : []), '-smp', String(cpus), '-accel', accel.join(',')];
   if (kvm.pvEoi !== defaults.pvEoi) out.push('-cpu', `host,kvm-pv-eoi=${formatBool(kvm.pvEoi)}`);
   return out;
 }

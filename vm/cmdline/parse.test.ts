@@ -6,6 +6,7 @@ describe('an empty command line', () => {
   it("gives QEMU's defaults", () => {
     expect(specOf([])).toEqual({
       memBytes: DEFAULT_MEM_BYTES,
+      memPrealloc: false,
       smp: { cpus: 1 },
       iothreads: [],
       drives: [],
@@ -61,6 +62,15 @@ describe('-m', () => {
     expect(errorOf(['-m', '1.5'])._tag).toBe('ParameterExpects');
     expect(specOf(['-m', '1.5G']).memBytes).toBe(1.5 * 2 ** 30);
     expect(errorOf(['-m', '9000000000000'])._tag).toBe('ValueOutOfRange');
+  });
+});
+
+describe('-mem-prealloc', () => {
+  it('asks for all of RAM up front, and takes no argument', () => {
+    expect(specOf(['-m', '1G']).memPrealloc).toBe(false);
+    expect(specOf(['-m', '1G', '-mem-prealloc']).memPrealloc).toBe(true);
+    expect(specOf(['--mem-prealloc']).memPrealloc).toBe(true);
+    expect(messageOf(['-mem-prealloc', 'on'])).toBe("qemu-system-x86_64: on: a bare disk image (QEMU's -hda, an IDE disk) is not modelled by iopath");
   });
 });
 

@@ -34,6 +34,7 @@ const opt = (name: string, arg: boolean, phase: Phase, help: string): OptionDecl
 /** Every option iopath recognises, declared once. */
 export const QEMU_OPTIONS: readonly OptionDecl[] = [
   opt('m', true, 'machine', 'guest RAM: -m 4G, -m 512 (MiB), -m size=1G'),
+  opt('mem-prealloc', false, 'machine', 'commit host memory for all of guest RAM before the guest starts'),
   opt('smp', true, 'machine', 'vCPUs: -smp 4, -smp cpus=4, -smp sockets=1,cores=2,threads=2'),
   opt('accel', true, 'machine', 'kvm (the only accelerator modelled), with x-apicv=, x-halt-poll-ns='),
   opt('machine', true, 'machine', 'machine type, ignored; accel=kvm accepted'),
@@ -50,7 +51,7 @@ export const QEMU_OPTIONS: readonly OptionDecl[] = [
   ...['name', 'display', 'serial', 'monitor', 'qmp', 'vnc', 'vga', 'boot', 'pidfile', 'rtc'].map((n) =>
     opt(n, true, 'ignore', 'accepted and ignored'),
   ),
-  ...['snapshot', 'usb', 'mem-prealloc'].map((n) => opt(n, false, 'not-modelled', 'not modelled')),
+  ...['snapshot', 'usb'].map((n) => opt(n, false, 'not-modelled', 'not modelled')),
   ...[
     'hda', 'hdb', 'hdc', 'hdd', 'cdrom', 'netdev', 'nic', 'kernel', 'initrd', 'append', 'global', 'fsdev', 'virtfs',
     'numa', 'incoming', 'loadvm', 'bios', 'mem-path', 'chardev', 'usbdevice', 'audiodev',
@@ -136,6 +137,9 @@ function machineOption(e: Entry, spec: VmSpec): E.Either<CmdlineError, void> {
       return parseMachine(e.arg, e.loc);
     case 'cpu':
       return parseCpu(e.arg, e.loc, spec.kvm);
+    case 'mem-prealloc':
+      spec.memPrealloc = true;
+      return E.right(undefined);
     case 'enable-kvm':
       return E.right(undefined);
     default:
