@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VIRTIO_BLK_S_OK, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT } from '../../../hw/virtio/blk.js';
+import { isFrozen } from '../../../hw/frozen.js';
 import { VIRTIO_BLK_MAX_MERGE_REQS } from './multireq.js';
 import { buildRequest, makeRig, readInData, type Rig } from './test-utils.js';
 
@@ -146,5 +147,32 @@ describe('virtio-blk: request merging (virtio_blk_submit_multireq)', () => {
     expect(reqs.map((q) => r.mem.read8(q.statusAddr))).toEqual([0, 0]);
     expect(r.vq.used).toHaveLength(2);
     expect(r.dev.stoppedRequests).toBe(0);
+  });
+
+  it('a buffer of several whole pages is handed over as those pages, lent: the guest rewriting it afterwards changes nothing the backend was given', () => {
+    const r = makeRig({ ioVec: true });
+    const data = 0x100000; // page-aligned: three physically contiguous pages in one descriptor
+    const odd = 0x200100; // not page-aligned: one copied piece
+    const content = (fill: number, n: number) => new Uint8Array(n).map((_, i) => (fill + i) & 0xff);
+    r.mem.write(data, content(1, 3 * 4096));
+    r.mem.write(odd, content(7, 2 * 4096));
+    const chain = (head: number, sector: number, addr: number, len: number) => {
+      const q = buildRequest(r.alloc, { head, type: VIRTIO_BLK_T_OUT, sector });
+      return { ...q.elem, out: [...q.elem.out, { addr, len }], ndescs: q.elem.ndescs + 1 };
+    };
+    r.vq.avail.push(chain(0, 0, data, 3 * 4096), chain(1, 24, odd, 2 * 4096));
+    r.kick();
+    expect(r.backend.calls).toEqual([{ op: 'write', offset: 0, bytes: 5 * 4096, fua: false }]);
+    const [parts] = r.backend.pieces;
+    expect(parts.map((p) => [p.length, isFrozen(p)])).toEqual([
+      [4096, true],
+      [4096, true],
+      [4096, true],
+      [8192, false],
+    ]);
+    expect(r.backend.data.subarray(0, 5 * 4096)).toEqual(new Uint8Array([...content(1, 3 * 4096), ...content(7, 2 * 4096)]));
+    r.mem.write(data + 4096, new Uint8Array(10).fill(0xee));
+    expect(parts[1]).toEqual(content(1, 3 * 4096).subarray(4096, 8192));
+    expect(r.mem.read(data + 4096, 10).every((b) => b === 0xee)).toBe(true);
   });
 });

@@ -5,6 +5,7 @@
  * way Linux's virtio_blk does (header, data, status), or any other way a test wants.
  */
 import type { BlockBackendApi, BlockCallback, BlockIoError, WriteFlags } from '../../storage/block-backend-api.js';
+import { gatherIoVec, type IoVec } from '../../storage/iovec.js';
 import { GuestMemory, type SgElem } from '../../../hw/memory.js';
 import { VIRTIO_BLK_OUTHDR_SIZE, writeOutHdr } from '../../../hw/virtio/blk.js';
 import { ExecutionContext, type ContextKind } from '../../../sim/context.js';
@@ -68,14 +69,23 @@ export class FakeBackend implements BlockBackendApi {
   latencyNs = 1000;
   /** Return an error to fail a call. */
   failWith?: (call: BackendCall) => BlockIoError | null;
+  /** With `ioVec`: blk_aio_pwritev of pieces, and the pieces of every such call as they were handed over. */
+  writev?: (offset: number, data: IoVec, flags: WriteFlags, cb: BlockCallback) => void;
+  readonly pieces: Uint8Array[][] = [];
 
   constructor(
     private readonly sim: Simulator,
     size: number,
     readonly readOnly = false,
     readonly writeCacheEnabled = true,
+    ioVec = false,
   ) {
     this.data = new Uint8Array(size);
+    if (ioVec)
+      this.writev = (offset, data, flags, cb) => {
+        this.pieces.push([...data.parts]);
+        this.write(offset, gatherIoVec(data), flags, cb);
+      };
   }
 
   length(): number {
@@ -218,6 +228,8 @@ export interface RigOptions extends Partial<Omit<VirtioBlkOptions, 'sim' | 'trac
   readOnly?: boolean;
   writeCache?: boolean;
   ctxKind?: ContextKind;
+  /** The backend takes merged writes as pieces (FakeBackend.writev). */
+  ioVec?: boolean;
 }
 
 /** A device over a fake backend and a fake queue, features negotiated as offered, started. */
@@ -228,7 +240,7 @@ export function makeRig(o: RigOptions = {}): Rig {
   trace.attach(rec.sink);
   const ctx = new ExecutionContext(sim, trace, o.ctxKind === 'iothread' ? 'iothread0' : 'main-loop', o.ctxKind ?? 'main-loop');
   const mem = new GuestMemory(64 * 1024 * 1024);
-  const backend = new FakeBackend(sim, o.diskBytes ?? 1024 * 1024, o.readOnly ?? false, o.writeCache ?? true);
+  const backend = new FakeBackend(sim, o.diskBytes ?? 1024 * 1024, o.readOnly ?? false, o.writeCache ?? true, o.ioVec ?? false);
   const errors: string[] = [];
   const r = createVirtioBlk({ sim, trace, costs: new CostModel(), context: ctx, backend, devName: 'vda', onError: (m) => errors.push(m), ...o });
   if (r._tag === 'Left') throw new Error(`test rig: ${JSON.stringify(r.left)}`);
