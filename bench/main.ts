@@ -55,7 +55,7 @@ function printFileWrites(spineRate: number, spinePerCpu: number): void {
   const MiB = 1024 * 1024;
   const wb = fw.writtenBack;
   console.log(`Buffered file writes (4 KiB pwrite, psync, into /mnt/bench on ext3; page cache writeback to virtio-blk; the default VM with ${FILE_BENCH_VM_ARGS.slice(DEFAULT_VM_ARGS.length).join(' ')}):`);
-  console.log(`  system calls: ${fw.syscalls.toLocaleString('en-US')} in ${fw.wallMs.toFixed(0)} ms wall → ${Math.round(fw.syscallsPerSec).toLocaleString('en-US')} per second`);
+  console.log(`  system calls: ${fw.syscalls.toLocaleString('en-US')} in ${fw.wallMs.toFixed(0)} ms wall → ${Math.round(fw.syscallsPerSec).toLocaleString('en-US')} per second (the median of 3 runs, each on a fresh machine)`);
   console.log(`  raw block spine (above): ${Math.round(spineRate).toLocaleString('en-US')} I/Os per second; ratio ${(fw.syscallsPerSec / spineRate).toFixed(3)} (target ≥ 0.5)`);
   console.log(`  per CPU-second: ${Math.round(fw.syscallsPerCpuSec).toLocaleString('en-US')} system calls against the spine's ${Math.round(spinePerCpu).toLocaleString('en-US')} I/Os, ratio ${(fw.syscallsPerCpuSec / spinePerCpu).toFixed(3)}`);
   console.log(`  written back during the window: ${(wb.periodic + wb.background + wb.sync + wb.vmscan).toLocaleString('en-US')} pages (background ${wb.background}, periodic ${wb.periodic}, sync ${wb.sync}, vmscan ${wb.vmscan}); ${fw.throttles} writer throttles; ${(fw.virtualNs / 1e6).toFixed(1)} ms of virtual time`);
