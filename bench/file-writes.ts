@@ -40,6 +40,8 @@ export interface FileWritesResult {
   /** Pages written back during the window, by reason. */
   writtenBack: { periodic: number; background: number; sync: number; vmscan: number };
   throttles: number;
+  /** Clean pages the cache gave back to stay within the guest's memory. */
+  reclaimed: number;
   virtualNs: number;
 }
 
@@ -98,6 +100,7 @@ function measure(args: readonly string[], writes: number): FileWritesResult {
     guestMemBytes: m.spec.memBytes,
     writtenBack: r.pagecache.written,
     throttles: r.pagecache.throttles,
+    reclaimed: r.pagecache.reclaimed,
     virtualNs: r.elapsedNs,
   };
 }

@@ -52,6 +52,8 @@ function printFileWrites(spineRate: number, spinePerCpu: number): void {
   const writes = Number(process.env.IOPATH_BENCH_FILE_WRITES ?? 100_000);
   const fw = benchFileWrites(writes);
   const plain = benchFileWrites(writes, DEFAULT_VM_ARGS);
+  // The same file on a guest with less memory than the file: the cache must reclaim to stay within it.
+  const small = benchFileWrites(writes, ['-m', '256M', ...FILE_BENCH_VM_ARGS.filter((a, i, all) => a !== '-m' && all[i - 1] !== '-m')], 1);
   const MiB = 1024 * 1024;
   const wb = fw.writtenBack;
   console.log(`Buffered file writes (4 KiB pwrite, psync, into /mnt/bench on ext3; page cache writeback to virtio-blk; the default VM with ${FILE_BENCH_VM_ARGS.slice(DEFAULT_VM_ARGS.length).join(' ')}):`);
@@ -60,6 +62,11 @@ function printFileWrites(spineRate: number, spinePerCpu: number): void {
   console.log(`  per CPU-second: ${Math.round(fw.syscallsPerCpuSec).toLocaleString('en-US')} system calls against the spine's ${Math.round(spinePerCpu).toLocaleString('en-US')} I/Os, ratio ${(fw.syscallsPerCpuSec / spinePerCpu).toFixed(3)}`);
   console.log(`  written back during the window: ${(wb.periodic + wb.background + wb.sync + wb.vmscan).toLocaleString('en-US')} pages (background ${wb.background}, periodic ${wb.periodic}, sync ${wb.sync}, vmscan ${wb.vmscan}); ${fw.throttles} writer throttles; ${(fw.virtualNs / 1e6).toFixed(1)} ms of virtual time`);
   console.log(`  page cache peak: ${(fw.peakCacheBytes / MiB).toFixed(1)} MiB of ${(fw.guestMemBytes / MiB).toFixed(0)} MiB guest memory ${fw.peakCacheBytes <= fw.guestMemBytes ? '(within it)' : '(EXCEEDS IT)'}`);
+  const swb = small.writtenBack;
+  console.log(
+    `  on a 256 MiB guest (the ${((writes * 4096) / MiB).toFixed(0)} MiB file does not fit): page cache peak ${(small.peakCacheBytes / MiB).toFixed(1)} MiB of ${(small.guestMemBytes / MiB).toFixed(0)} MiB ${small.peakCacheBytes <= small.guestMemBytes ? '(within it)' : '(EXCEEDS IT)'}; ` +
+      `${small.reclaimed.toLocaleString('en-US')} pages reclaimed, ${(swb.periodic + swb.background + swb.sync + swb.vmscan).toLocaleString('en-US')} written back (vmscan ${swb.vmscan}), ${small.throttles} writer throttles; ${Math.round(small.syscallsPerSec).toLocaleString('en-US')} system calls per second`,
+  );
   console.log(
     `  without -mem-prealloc (the host commits each new page-cache page inside the window): ${Math.round(plain.syscallsPerSec).toLocaleString('en-US')} per second, ratio ${(plain.syscallsPerSec / spineRate).toFixed(3)}; ` +
       `per CPU-second ${Math.round(plain.syscallsPerCpuSec).toLocaleString('en-US')}, ratio ${(plain.syscallsPerCpuSec / spinePerCpu).toFixed(3)}`,
