@@ -12,6 +12,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fsckImage } from '../guest/fs/index.js';
 import { O_CREAT, O_RDONLY, O_RDWR } from '../guest/vfs/syscalls-api.js';
+import { VIRTIO_BLK_CFG_WRITEBACK } from '../hw/virtio/blk.js';
 import { firstDifference, pattern } from '../guest/vfs/testing.js';
 import type { Machine } from './machine.js';
 import { closeMachine, powerCut, reboot } from './power.js';
@@ -102,6 +103,19 @@ describe('power cut and reboot', () => {
     const t2 = m2.guest.os.spawn('r', 0);
     sysOk(m2, m2.guest.os.syscalls.mount(t2, '/dev/vda', '/mnt'));
     expect(readAll(m2, '/mnt/f')).toEqual(new Uint8Array(4096).fill(0x42));
+  });
+
+  it('a guest that turned the write cache off (virtio-blk writeback byte) leaves it off until system_reset, which restores it', () => {
+    const m = bootVm(['-m', '64M', '-drive', 'if=none,id=d0,driver=memory,size=8M', '-device', 'virtio-blk-pci,drive=d0']);
+    const dev = m.host.devices[0].model;
+    const blk = m.host.storage.drives.get('d0')!.blk;
+    expect(blk.writeCacheEnabled).toBe(true);
+    dev.writeConfig(VIRTIO_BLK_CFG_WRITEBACK, 1, 0);
+    expect(blk.writeCacheEnabled).toBe(false);
+    expect(dev.readConfig(VIRTIO_BLK_CFG_WRITEBACK, 1)).toBe(0);
+    const m2 = rebooted(m);
+    expect(blk.writeCacheEnabled).toBe(true);
+    expect(m2.host.devices[0].model.readConfig(VIRTIO_BLK_CFG_WRITEBACK, 1)).toBe(1);
   });
 
   it('cut anywhere in a busy workload: the file system is clean and holds at least what the last fsync covered', () => {

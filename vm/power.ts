@@ -50,6 +50,8 @@ export function reboot(m: Machine): E.Either<VmError, Machine> {
     const busy = (): boolean => backends.some((b) => b.inFlight > 0);
     m.sim.run({ stop: () => !busy() });
     stopGuest(m);
+    // qemu_system_reset: each device's reset handler runs; virtio-blk's gives the drive back the write cache it found at realize.
+    for (const d of m.host.devices) d.model.reset();
     m.trace.emit({ kind: 'note', t: m.sim.now, where: 'vm', text: 'system_reset: the guest is lost; requests already at the drives completed' });
   }
   const sim = new Simulator();

@@ -39,8 +39,14 @@ export interface BlockBackendApi {
   readonly name: string;
   /** Size in bytes. */
   length(): number;
-  /** Whether the guest should see a volatile write cache (cache.writeback=on). */
+  /** Whether the guest should see a volatile write cache (cache.writeback=on, or as the guest last set it). */
   readonly writeCacheEnabled: boolean;
+  /**
+   * blk_set_enable_write_cache: the guest turned the write cache on or off (virtio-blk's
+   * writeback config byte, a SCSI MODE SELECT of the caching page). With it off every write
+   * reaches the layers below as FUA (blk_co_pwritev_part), whatever the device asked.
+   */
+  setWriteCacheEnabled(on: boolean): void;
   readonly readOnly: boolean;
   /** blk_get_on_error(): the drive's policy for failed reads or writes (absent: -drive's defaults). */
   onError?(isRead: boolean): BlockdevOnError;

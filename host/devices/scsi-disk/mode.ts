@@ -203,8 +203,7 @@ function modeSelectPages(s: ScsiDiskState, buf: Uint8Array, change: boolean): Se
 /** blk_set_enable_write_cache: the device's view, and the drive's when it can change (BlockBackend). */
 export function setWriteCache(s: ScsiDiskState, on: boolean): void {
   s.wce = on;
-  const b = s.backend as { setWriteCacheEnabled?: (on: boolean) => void } | undefined;
-  b?.setWriteCacheEnabled?.(on);
+  s.backend?.setWriteCacheEnabled(on);
 }
 
 /**

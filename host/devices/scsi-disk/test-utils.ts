@@ -151,6 +151,9 @@ export class FaultyBackend implements BlockBackendApi {
   get writeCacheEnabled() {
     return this.inner.writeCacheEnabled;
   }
+  setWriteCacheEnabled(on: boolean) {
+    this.inner.setWriteCacheEnabled(on);
+  }
   get readOnly() {
     return this.inner.readOnly;
   }

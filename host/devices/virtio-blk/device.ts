@@ -17,7 +17,8 @@
  * Write cache: `wce` starts as the backend's cache mode; a driver that negotiated
  * CONFIG_WCE may toggle it through the `writeback` config byte; at DRIVER_OK without
  * CONFIG_WCE it becomes "FLUSH negotiated" (virtio_blk_set_status); reset restores it.
- * With it off, every write is FUA.
+ * The setting is the drive's (blk_set_enable_write_cache), which makes every write FUA
+ * while it is off; the device itself never asks for FUA.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { VIRTIO_ID_BLOCK, type Features } from '../../../hw/virtio/constants.js';
@@ -106,7 +107,6 @@ export function createVirtioBlk(o: VirtioBlkOptions): E.Either<VirtioBlkPropErro
     copyByteNs: o.costs.ns('copy.byte'),
     gen: 0,
     broken: false,
-    wce: originalWce,
     inFlight: 0,
     errorSite: { sim: o.sim, trace: o.trace, dev: o.devName, backend: o.backend, rerror: conf.rerror, werror: conf.werror, onStop: o.onStop },
     stopped: [],
@@ -181,7 +181,7 @@ export function createVirtioBlk(o: VirtioBlkOptions): E.Either<VirtioBlkPropErro
       return s.broken;
     },
     get writeCacheEnabled() {
-      return s.wce;
+      return s.backend.writeCacheEnabled;
     },
     get inFlight() {
       return s.inFlight;
@@ -195,26 +195,26 @@ export function createVirtioBlk(o: VirtioBlkOptions): E.Either<VirtioBlkPropErro
     hostFeatures: (): Features => features,
     numQueues: () => conf['num-queues'],
     queueMaxSize: () => conf['queue-size'],
-    readConfig: (offset, size) => readConfigBytes(encodeVirtioBlkConfig(conf, s.backend.length(), s.wce), configSize, offset, size),
+    readConfig: (offset, size) => readConfigBytes(encodeVirtioBlkConfig(conf, s.backend.length(), s.backend.writeCacheEnabled), configSize, offset, size),
     writeConfig: (offset, size, value) => {
       // The spec lets a driver write `writeback` only when it negotiated CONFIG_WCE.
       if (!negotiated.configWce) return;
       const wce = writebackFromConfigWrite(configSize, offset, size, value);
-      if (wce !== undefined) s.wce = wce; // blk_set_enable_write_cache()
+      if (wce !== undefined) s.backend.setWriteCacheEnabled(wce);
     },
     setFeatures: (f: Features) => {
       negotiated = decodeNegotiated(f);
     },
     start: () => {
       // virtio_blk_set_status(DRIVER_OK): without CONFIG_WCE the cache follows FLUSH (legacy WCE).
-      if (!negotiated.configWce) s.wce = negotiated.flush;
+      if (!negotiated.configWce) s.backend.setWriteCacheEnabled(negotiated.flush);
     },
     handleOutput,
     reset: () => {
       s.gen++;
       s.broken = false;
       s.inFlight = 0;
-      s.wce = originalWce;
+      s.backend.setWriteCacheEnabled(originalWce);
       negotiated = NONE;
       completer.reset();
     },

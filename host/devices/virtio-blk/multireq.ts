@@ -78,7 +78,7 @@ export function submitMultireq(s: BlkState, mrb: MultiReqBuffer): void {
   submitRequests(s, reqs, start, reqs.length, mrb.isWrite);
 }
 
-const FUA: WriteFlags = { fua: true };
+/** virtio-blk asks for no FUA: the drive adds it while the guest has the write cache off (BlockBackend). */
 const CACHED: WriteFlags = { fua: false };
 
 /**
@@ -120,7 +120,7 @@ function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: n
     s.backend.read(offset, total, io.cb);
     return;
   }
-  const flags = s.wce ? CACHED : FUA; // blk_co_pwritev_part(): "if (!blk->enable_write_cache) flags |= BDRV_REQ_FUA"
+  const flags = CACHED;
   if (total > 0) s.sim.advance(s.copyByteNs * total);
   if (reqs.length === 1 && first.sg.length === 1 && first.sg[0].len <= PAGE_SIZE) {
     s.backend.write(offset, guestBytes(first.vq.mem, first.sg[0]), flags, io.cb);

@@ -36,7 +36,6 @@ export interface BlkState {
   /** virtio_error() happened (or the queue reported a broken ring): no more pops or pushes until reset. */
   broken: boolean;
   /** blk_enable_write_cache(): false makes every write FUA (QEMU adds BDRV_REQ_FUA). */
-  wce: boolean;
   /** Requests handed to the backend and not yet called back (current generation). */
   inFlight: number;
   /** Where failed requests are reported (rerror/werror, BLOCK_IO_ERROR, the VM's stop: block-error.ts). */

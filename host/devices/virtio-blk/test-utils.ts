@@ -77,7 +77,8 @@ export class FakeBackend implements BlockBackendApi {
     private readonly sim: Simulator,
     size: number,
     readonly readOnly = false,
-    readonly writeCacheEnabled = true,
+    /** blk_enable_write_cache: with it off every write is recorded as FUA (blk_co_pwritev_part). */
+    public writeCacheEnabled = true,
     ioVec = false,
   ) {
     this.data = new Uint8Array(size);
@@ -102,8 +103,12 @@ export class FakeBackend implements BlockBackendApi {
   read(offset: number, bytes: number, cb: BlockCallback<Uint8Array>): void {
     this.start({ op: 'read', offset, bytes }, (err) => (err ? cb(err) : cb(null, this.data.slice(offset, offset + bytes))));
   }
+  setWriteCacheEnabled(on: boolean): void {
+    this.writeCacheEnabled = on;
+  }
+
   write(offset: number, data: Uint8Array, flags: WriteFlags, cb: BlockCallback): void {
-    this.start({ op: 'write', offset, bytes: data.length, fua: flags.fua ?? false }, (err) => {
+    this.start({ op: 'write', offset, bytes: data.length, fua: (flags.fua ?? false) || !this.writeCacheEnabled }, (err) => {
       if (!err) this.data.set(data, offset);
       cb(err);
     });
