@@ -21,6 +21,7 @@ import { runFileJobsOn } from '../report/file-experiment.js';
 import { sinkFor, type TraceEvent } from '../sim/trace.js';
 import { parseQemuArgs } from '../vm/cmdline/index.js';
 import { DEFAULT_VM_ARGS } from '../vm/default-vm.js';
+import { vmErrorMessage } from '../vm/errors.js';
 import { startMachine, type Machine } from '../vm/machine.js';
 import { parseFioJob } from '../workload/index.js';
 import { medianBy } from './measure.js';
@@ -50,9 +51,9 @@ export const FILE_BENCH_VM_ARGS: readonly string[] = [...DEFAULT_VM_ARGS, '-mem-
 
 function boot(args: readonly string[], seed: number): Machine {
   const spec = parseQemuArgs(args);
-  if (E.isLeft(spec)) throw new Error('default VM does not parse');
+  if (E.isLeft(spec)) throw new Error(`bench VM does not parse: ${args.join(' ')}`);
   const m = startMachine(spec.right, { seed });
-  if (E.isLeft(m)) throw new Error('default VM does not boot');
+  if (E.isLeft(m)) throw new Error(`bench VM does not boot (${args.join(' ')}): ${vmErrorMessage(m.left)}`);
   return m.right;
 }
 
