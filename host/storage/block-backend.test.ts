@@ -158,6 +158,8 @@ describe('BlockBackend', () => {
     blk.read(0, 1, cb('r'));
     drain(env, blk);
     expect([...done.r.value!]).toEqual([5]);
+    // The next QEMU process opens the drive with its configured cache mode.
+    expect(blk.writeCacheEnabled).toBe(true);
   });
 
   it('ignores discards unless the drive has discard=unmap', () => {

@@ -64,6 +64,8 @@ export class BlockBackend implements BlockBackendApi {
   readonly name: string;
   readonly id: string;
   private wce: boolean;
+  /** The cache mode the drive was opened with (-drive cache=, -device write-cache=). */
+  private readonly configuredWce: boolean;
   private readonly backendReadOnly: boolean;
   private readonly rerror: BlockdevOnError;
   private readonly werror: BlockdevOnError;
@@ -84,7 +86,7 @@ export class BlockBackend implements BlockBackendApi {
   ) {
     this.name = root.nodeName;
     this.id = opts.id ?? root.nodeName;
-    this.wce = opts.writeback ?? true;
+    this.wce = this.configuredWce = opts.writeback ?? true;
     this.backendReadOnly = !!opts.readOnly;
     this.rerror = opts.rerror ?? DRIVE_ON_ERROR_DEFAULT.read;
     this.werror = opts.werror ?? DRIVE_ON_ERROR_DEFAULT.write;
@@ -162,13 +164,19 @@ export class BlockBackend implements BlockBackendApi {
   /** The host loses power: volatile data below this backend is gone, requests in flight never complete. */
   powerCut(): void {
     for (const bs of subtree(this.root)) bs.powerCut();
-    this.dropInFlight();
+    this.lostPower();
   }
 
-  /** Forget the requests in flight (their callbacks will not run). The graph calls this on a power cut. */
-  dropInFlight(): void {
+  /**
+   * What a power cut does to the backend itself (the graph calls this for each of its
+   * backends): the requests in flight are forgotten (their callbacks will not run), and the
+   * write cache is the drive's configured one again — the next QEMU process opens the drive
+   * afresh, whatever a guest had set.
+   */
+  lostPower(): void {
     this.epoch++;
     this.inflight = 0;
+    this.wce = this.configuredWce;
   }
 
   /** A write's flags below the backend: FUA when asked or when the guest sees no write cache (blk_co_pwritev_part). */

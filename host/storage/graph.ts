@@ -137,7 +137,7 @@ export class BlockGraph {
   /** The host loses power: every node drops its volatile data; no request in flight completes. */
   powerCut(): void {
     for (const bs of this.order) bs.powerCut();
-    for (const blk of this.backendList) blk.dropInFlight();
+    for (const blk of this.backendList) blk.lostPower();
   }
 
   /** Close every node, parents first (a file node writes its cache back to the host file). */
