@@ -18,24 +18,25 @@
  * thousand small maps rather than a weak set of 100,000 objects the garbage collector must
  * walk.
  */
-const PAGE = 4096;
+import { PAGE_SIZE } from './page.js';
+
 const pagesOf = new WeakMap<ArrayBufferLike, Uint8Array>();
 
 /** Whether `b` is exactly one page of its buffer (the only thing that can be frozen). */
 function pageShaped(b: Uint8Array): boolean {
-  return b.length === PAGE && b.byteOffset % PAGE === 0;
+  return b.length === PAGE_SIZE && b.byteOffset % PAGE_SIZE === 0;
 }
 
 /** From now on the page `b` is never changed in place. `b` must be one whole, aligned page of its buffer. */
 export function freeze(b: Uint8Array): void {
   if (!pageShaped(b)) throw new Error(`frozen: only a whole 4 KiB page of a buffer can be frozen (${b.length} bytes at ${b.byteOffset})`);
   let marks = pagesOf.get(b.buffer);
-  if (marks === undefined) pagesOf.set(b.buffer, (marks = new Uint8Array(Math.ceil(b.buffer.byteLength / PAGE))));
-  marks[b.byteOffset / PAGE] = 1;
+  if (marks === undefined) pagesOf.set(b.buffer, (marks = new Uint8Array(Math.ceil(b.buffer.byteLength / PAGE_SIZE))));
+  marks[b.byteOffset / PAGE_SIZE] = 1;
 }
 
 /** Whether `b` is a frozen page (a view of one, exactly). */
 export function isFrozen(b: Uint8Array): boolean {
   const marks = pagesOf.get(b.buffer);
-  return marks !== undefined && pageShaped(b) && marks[b.byteOffset / PAGE] === 1;
+  return marks !== undefined && pageShaped(b) && marks[b.byteOffset / PAGE_SIZE] === 1;
 }

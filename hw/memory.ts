@@ -11,10 +11,11 @@
  */
 
 import { freeze, isFrozen } from './frozen.js';
+import { PAGE_SIZE } from './page.js';
 import { PageSlabs } from './page-slabs.js';
 import { SparseIndex } from '../sim/sparse-index.js';
 
-export const PAGE_SIZE = 4096;
+export { PAGE_SIZE };
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 const TLB_SIZE = 64;
 const TLB_MASK = TLB_SIZE - 1;
@@ -87,11 +88,11 @@ export class GuestMemory {
     if (this.wtlbPfn[slot] === pfn) return this.wtlbPage[slot]!;
     let p = this.pages.get(pfn);
     if (p === undefined) {
-      p = this.newPage(whole);
+      p = this.slabs.take(whole);
       this.pages.set(pfn, p);
     } else if (isFrozen(p)) {
       // Lent to the host, which may still hold it: the guest writes into a copy from now on.
-      const copy = this.newPage(true);
+      const copy = this.slabs.take(true);
       if (!whole) copy.set(p);
       p = copy;
       this.pages.set(pfn, p);
@@ -311,11 +312,6 @@ export class GuestMemory {
       this.wpage(pfn).fill(value, off, off + n);
       done += n;
     }
-  }
-
-  /** A zeroed page (unless `uninitialized`): a discarded one, else a new one. */
-  private newPage(uninitialized = false): Uint8Array {
-    return this.slabs.take(uninitialized);
   }
 
   /**

@@ -17,8 +17,8 @@
  * each page written once; their pages are handed out before any new slab is made.
  */
 import { Buffer } from 'node:buffer';
+import { PAGE_SIZE } from './page.js';
 
-export const PAGE_BYTES = 4096;
 const FIRST_SLAB_PAGES = 64;
 const MAX_SLAB_PAGES = 16384;
 /** The largest single slab of a preallocation (an ArrayBuffer well under Node's limit). */
@@ -43,13 +43,13 @@ export class PageSlabs {
    * it, so that handing those pages out later costs no host page fault.
    */
   preallocate(bytes: number): void {
-    let left = Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES;
+    let left = Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE;
     while (left > 0) {
       const n = Math.min(left, PREALLOC_SLAB_BYTES);
       // A new ArrayBuffer reads as zeroes; writing one byte of each page makes the host commit it.
       const b = new ArrayBuffer(n);
       const u8 = new Uint8Array(b);
-      for (let at = 0; at < n; at += PAGE_BYTES) u8[at] = 0;
+      for (let at = 0; at < n; at += PAGE_SIZE) u8[at] = 0;
       this.reserved.push(b);
       this.preallocatedBytes += n;
       left -= n;
@@ -64,7 +64,7 @@ export class PageSlabs {
     const free = this.free.pop();
     if (free !== undefined) return uninitialized ? free : free.fill(0);
     if (this.slab === undefined || this.slabUsed === this.slabPages) this.nextSlab();
-    const p = new Uint8Array(this.slab!, PAGE_BYTES * this.slabUsed++, PAGE_BYTES);
+    const p = new Uint8Array(this.slab!, PAGE_SIZE * this.slabUsed++, PAGE_SIZE);
     return uninitialized || this.slabZeroed ? p : p.fill(0);
   }
 
@@ -77,12 +77,12 @@ export class PageSlabs {
     const reserved = this.reserved.shift();
     if (reserved !== undefined) {
       this.slab = reserved;
-      this.slabPages = reserved.byteLength / PAGE_BYTES;
+      this.slabPages = reserved.byteLength / PAGE_SIZE;
       this.slabZeroed = true;
     } else {
       this.slabPages = Math.min(this.slabPages * 2, MAX_SLAB_PAGES);
       // Not cleared as a whole: a page is zeroed when it is handed out for anything but a whole overwrite.
-      this.slab = Buffer.allocUnsafeSlow(this.slabPages * PAGE_BYTES).buffer;
+      this.slab = Buffer.allocUnsafeSlow(this.slabPages * PAGE_SIZE).buffer;
       this.slabZeroed = false;
     }
     this.slabUsed = 0;

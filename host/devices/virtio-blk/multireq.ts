@@ -120,17 +120,16 @@ function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: n
     s.backend.read(offset, total, io.cb);
     return;
   }
-  const flags = CACHED;
   if (total > 0) s.sim.advance(s.copyByteNs * total);
   if (reqs.length === 1 && first.sg.length === 1 && first.sg[0].len <= PAGE_SIZE) {
-    s.backend.write(offset, guestBytes(first.vq.mem, first.sg[0]), flags, io.cb);
+    s.backend.write(offset, guestBytes(first.vq.mem, first.sg[0]), CACHED, io.cb);
     return;
   }
   if (s.backend.writev !== undefined) {
     // Several pages: the guest's pages as they lie (QEMU's iovec of mapped guest memory).
     const parts: Uint8Array[] = [];
     for (let i = 0; i < reqs.length; i++) for (const e of reqs[i].sg) pushGuestBytes(parts, reqs[i].vq.mem, e);
-    s.backend.writev(offset, { parts, bytes: total }, flags, io.cb);
+    s.backend.writev(offset, { parts, bytes: total }, CACHED, io.cb);
     return;
   }
   const data = new Uint8Array(total);
@@ -139,5 +138,5 @@ function submitRequests(s: BlkState, all: readonly BlkReq[], from: number, to: n
     sgGatherInto(reqs[i].vq.mem, reqs[i].sg, data, at);
     at += reqs[i].bytes;
   }
-  s.backend.write(offset, data, flags, io.cb);
+  s.backend.write(offset, data, CACHED, io.cb);
 }
